@@ -1,0 +1,71 @@
+"""Charge balance of a composition with the oxidation states chemists expect.
+
+pymatgen's `Composition.oxi_state_guesses` needs integer formulas and blows up
+combinatorially on the fractional formulas of doped electrolytes
+(Li9.54Si1.74P1.44S11.7Cl0.3) and NMC cathodes, so the search is done here,
+with pymatgen's oxidation-state tables: one state per element, first from the
+element's common states, then from all states seen in the ICSD.  A composition
+that balances only with different states on one element (Fe3O4) is mixed
+valence and must say so (`mixed_valence = true`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+# Elements that form anions in the compounds of this field; a composition
+# without any is an alloy or an element (LiIn, Li15Ge4, Li) and carries no
+# formal charges to balance.
+ANION_FORMERS = frozenset({"N", "P", "As", "O", "S", "Se", "Te", "F", "Cl", "Br", "I", "H"})
+TOL = 1e-6
+MAX_COMBINATIONS = 200_000
+
+
+@dataclass(frozen=True)
+class Balance:
+    balanced: bool
+    states: dict[str, int] | None  # a balancing assignment, or the closest one
+    residual: float  # total charge of `states` per formula unit
+    skipped: str | None = None  # why no check was needed
+
+
+def _states(el: str, icsd: bool) -> tuple[int, ...]:
+    from pymatgen.core.periodic_table import Element
+
+    e = Element(el)
+    states = set(e.common_oxidation_states)
+    if icsd:
+        states |= set(e.icsd_oxidation_states or ())
+    if not states:
+        states = set(e.oxidation_states) or {0}
+    return tuple(sorted(states))
+
+
+def charge_balance(comp: dict[str, float]) -> Balance:
+    if len(comp) == 1:
+        return Balance(True, {next(iter(comp)): 0}, 0.0, skipped="element")
+    if not ANION_FORMERS & comp.keys():
+        return Balance(True, None, 0.0, skipped="alloy")
+    from pymatgen.core.periodic_table import Element
+
+    best: tuple[float, dict[str, int]] | None = None
+    els = sorted(comp)
+    # The most electronegative element is the anion and keeps a negative
+    # state: otherwise ICSD's Cl+1 would "balance" the typo Li6PS6Cl.
+    anion = max(els, key=lambda el: (Element(el).X, el))
+    for icsd in (False, True):
+        options = [tuple(s for s in _states(el, icsd) if el != anion or s < 0) or (0,) for el in els]
+        n = 1
+        for o in options:
+            n *= len(o)
+        if n > MAX_COMBINATIONS:
+            continue
+        for combo in itertools.product(*options):
+            q = sum(comp[el] * s for el, s in zip(els, combo))
+            if best is None or abs(q) < abs(best[0]) - TOL:
+                best = (q, dict(zip(els, combo)))
+            if abs(q) < TOL:
+                return Balance(True, dict(zip(els, combo)), 0.0)
+    assert best is not None
+    return Balance(False, best[1], best[0])

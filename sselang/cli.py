@@ -1,0 +1,189 @@
+"""The `sselang` command line.
+
+Exit codes: 0 clean (warnings allowed), 1 diagnostics with errors (or files
+that `fmt --check` would change), 2 usage errors, 3 an internal error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+
+def _color(stream) -> bool:
+    return stream.isatty() and os.environ.get("NO_COLOR") is None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sselang")
+def cli() -> None:
+    """sselang: compile sulfide solid-state battery studies (.cell files)
+    into checked models, DFT/AIMD input decks and reports."""
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for machines")
+@click.option("--no-warnings", is_flag=True, help="print errors only")
+def check(files: tuple[Path, ...], fmt: str, no_warnings: bool) -> None:
+    """Parse and check study files; print diagnostics."""
+    from .checks.printer import render_all, to_json
+    from .pipeline import front_end
+
+    all_diags, failed = [], False
+    texts = []
+    for f in files:
+        fe = front_end(f)
+        diags = [d for d in fe.diagnostics if d.is_error or not no_warnings]
+        failed |= any(d.is_error for d in fe.diagnostics)
+        all_diags.extend(diags)
+        if fmt == "text" and diags:
+            texts.append(render_all(diags, fe.sources, _color(sys.stderr)))
+    if fmt == "json":
+        click.echo(to_json(all_diags))
+    else:
+        if texts:
+            click.echo("\n\n".join(texts), err=True)
+        if not failed:
+            click.echo(f"ok: {len(files)} file{'s' if len(files) != 1 else ''} checked", err=True)
+    sys.exit(1 if failed else 0)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--check", "check_only", is_flag=True, help="write nothing; exit 1 and print a diff if a file is not formatted")
+def fmt(files: tuple[Path, ...], check_only: bool) -> None:
+    """Rewrite study files in the canonical layout (comments kept)."""
+    import difflib
+
+    from .checks.printer import render_all
+    from .pipeline import read_source
+    from .checks.diagnostics import Reporter
+    from .syntax.formatter import FormatError, format_source
+    from .util.atomic import write_text_atomic
+
+    status = 0
+    for f in files:
+        rep = Reporter(str(f))
+        src = read_source(f, str(f), rep)
+        if src is None:
+            click.echo(render_all(rep.sorted(), {}), err=True)
+            status = 1
+            continue
+        try:
+            new = format_source(src.text, str(f))
+        except FormatError as e:
+            click.echo(render_all(e.diagnostics, {str(f): src}, _color(sys.stderr)), err=True)
+            status = 1
+            continue
+        if new == src.text:
+            continue
+        if check_only:
+            diff = difflib.unified_diff(src.text.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=f"{f} (current)", tofile=f"{f} (formatted)")
+            click.echo("".join(diff), nl=False)
+            click.echo(f"would reformat {f}", err=True)
+            status = 1
+        else:
+            try:
+                write_text_atomic(f, new)
+            except OSError as e:
+                click.echo(f"{f}: error: cannot write: {e.strerror or e}", err=True)
+                status = 1
+                continue
+            click.echo(f"reformatted {f}", err=True)
+    sys.exit(status)
+
+
+@cli.command(name="compile")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"), show_default=True,
+              help="where build/<study>/ is written")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def compile_(file: Path, build_dir: Path, fmt: str) -> None:
+    """Check a study and write its build folder (build/<study>/study.json)."""
+    from .checks.printer import render_all, to_json
+    from .compile import write_build
+    from .pipeline import front_end
+
+    fe = front_end(file)
+    if fmt == "json":
+        click.echo(to_json(fe.diagnostics))
+    elif fe.diagnostics:
+        click.echo(render_all(fe.diagnostics, fe.sources, _color(sys.stderr)), err=True)
+    if not fe.ok:
+        sys.exit(1)
+    try:
+        out = write_build(fe.study, fe.sources, build_dir)
+    except OSError as e:
+        click.echo(f"error: cannot write the build folder {build_dir}: {e.strerror or e}", err=True)
+        sys.exit(1)
+    if fmt == "text":
+        click.echo(f"compiled {fe.study.id} -> {out}", err=True)
+
+
+@cli.command()
+@click.argument("code", required=False)
+def explain(code: str | None) -> None:
+    """Explain a diagnostic code (e.g. SSE031); without a code, list them all."""
+    from .checks.catalog import CATALOG
+
+    if code is None:
+        for c, e in sorted(CATALOG.items()):
+            click.echo(f"{c}  {e.severity:<7}  {e.title}")
+        return
+    key = code.upper()
+    if key.isdigit():
+        key = f"SSE{int(key):03d}"
+    entry = CATALOG.get(key)
+    if entry is None:
+        from .checks.suggest import did_you_mean
+
+        hint = did_you_mean(key, CATALOG)
+        click.echo(f"error: no diagnostic code '{code}'" + (f"; {hint}" if hint else "") + "\n(`sselang explain` lists them)",
+                   err=True)
+        sys.exit(2)
+    click.echo(entry.render(key))
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="write to a file instead of stdout")
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of the resolved study model."""
+    import json
+
+    from .model.study import Study
+
+    text = json.dumps(Study.model_json_schema(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from .util.atomic import write_text_atomic
+
+        write_text_atomic(output, text)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="sselang", standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if os.environ.get("SSELANG_DEBUG"):
+            raise
+        click.echo(f"sselang: internal error: {type(e).__name__}: {e}\n"
+                   "This is a bug in sselang, not in your study; rerun with SSELANG_DEBUG=1 for details.", err=True)
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()
