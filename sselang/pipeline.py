@@ -79,11 +79,20 @@ def front_end(path: str | Path) -> FrontEnd:
     path = Path(path)
     shown = str(path)
     rep = Reporter(shown)
-    sources: dict[str, SourceFile] = {}
     src = read_source(path, shown, rep)
     if src is None:
-        return FrontEnd(None, rep.sorted(), sources)
-    sources[shown] = src
+        return FrontEnd(None, rep.sorted(), {})
+    return _from_source(src, rep)
+
+
+def front_end_text(text: str, path: str = "<string>") -> FrontEnd:
+    """The front end on text in memory (`use` paths resolve from the cwd)."""
+    return _from_source(SourceFile(path, text), Reporter(path))
+
+
+def _from_source(src: SourceFile, rep: Reporter) -> FrontEnd:
+    shown = src.path
+    sources: dict[str, SourceFile] = {shown: src}
     if not src.text.strip() or not _has_code(src.text):
         rep.error("SSE007", f"{shown} is empty: a study needs at least a study block", None,
                   'start with: study "my-study" { title = "..." }')

@@ -4,9 +4,12 @@ pymatgen's `Composition.oxi_state_guesses` needs integer formulas and blows up
 combinatorially on the fractional formulas of doped electrolytes
 (Li9.54Si1.74P1.44S11.7Cl0.3) and NMC cathodes, so the search is done here,
 with pymatgen's oxidation-state tables: one state per element, first from the
-element's common states, then from all states seen in the ICSD.  A composition
-that balances only with different states on one element (Fe3O4) is mixed
-valence and must say so (`mixed_valence = true`).
+element's common states, then from all states seen in the ICSD; finally a
+transition metal may take an average between its states (LiMn2O4: Mn3.5+,
+Co3O4, NMC), as pymatgen's per-site guesses allow.  Main-group elements and
+anions keep one state, so a typo such as Li6PS6Cl (it would need S-11/6) is
+caught; a composition that really mixes them (Li2O2, polysulfides) must say so
+(`mixed_valence = true`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ MAX_COMBINATIONS = 200_000
 @dataclass(frozen=True)
 class Balance:
     balanced: bool
-    states: dict[str, int] | None  # a balancing assignment, or the closest one
+    states: dict[str, float] | None  # a balancing assignment (averages for mixed metals), or the closest one
     residual: float  # total charge of `states` per formula unit
     skipped: str | None = None  # why no check was needed
 
@@ -67,5 +70,42 @@ def charge_balance(comp: dict[str, float]) -> Balance:
                 best = (q, dict(zip(els, combo)))
             if abs(q) < TOL:
                 return Balance(True, dict(zip(els, combo)), 0.0)
+    mixed = _transition_metal_average(comp, els, anion)
+    if mixed is not None:
+        return Balance(True, mixed, 0.0)
     assert best is not None
     return Balance(False, best[1], best[0])
+
+
+def _is_transition_metal(el: str) -> bool:
+    from pymatgen.core.periodic_table import Element
+
+    e = Element(el)
+    return e.is_transition_metal or e.is_lanthanoid or e.is_actinoid
+
+
+def _transition_metal_average(comp: dict[str, float], els: list[str], anion: str) -> dict[str, float] | None:
+    """Balance with transition metals at any average between their lowest and
+    highest positive ICSD state, the other elements at one state each."""
+    metals = [el for el in els if el != anion and _is_transition_metal(el)]
+    if not metals:
+        return None
+    others = [el for el in els if el not in metals]
+    ranges = {}
+    for el in metals:
+        pos = [x for x in _states(el, True) if x > 0]
+        if not pos:
+            return None
+        ranges[el] = (min(pos), max(pos))
+    lo = sum(comp[el] * ranges[el][0] for el in metals)
+    hi = sum(comp[el] * ranges[el][1] for el in metals)
+    options = [tuple(x for x in _states(el, True) if el != anion or x < 0) or (0,) for el in others]
+    for combo in itertools.product(*options):
+        need = -sum(comp[el] * x for el, x in zip(others, combo))
+        if lo - TOL <= need <= hi + TOL:
+            # spread the metals' charge proportionally within their ranges
+            f = 0.0 if hi == lo else (need - lo) / (hi - lo)
+            out = {el: x for el, x in zip(others, combo)}
+            out.update({el: round(ranges[el][0] + f * (ranges[el][1] - ranges[el][0]), 4) for el in metals})
+            return out
+    return None

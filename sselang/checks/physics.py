@@ -72,7 +72,7 @@ def _charge(mat: m.Material, at: _At) -> None:
     b = charge_balance(mat.composition)
     if b.balanced:
         return
-    states = ", ".join(f"{el}{s:+d}" for el, s in sorted(b.states.items())) if b.states else ""
+    states = ", ".join(f"{el}{s:+g}" for el, s in sorted(b.states.items())) if b.states else ""
     at.error("SSE032", f"{mat.formula} is not charge balanced: with {states} it carries {b.residual:+g} per formula unit",
              ("material", mat.name, "formula"),
              "check the formula; if the composition is deliberately mixed valence or off-stoichiometric, "
