@@ -263,15 +263,14 @@ class _Formatter:
 
     # -- entry point --------------------------------------------------------------------
     def run(self) -> str:
-        lines = self._children(self.module.items, 0, -1, 0, len(self.text), top=True)
+        lines = self._children(self.module.items, 0, 0, len(self.text), top=True)
         rest = [c for i, c in enumerate(self.comments) if not self.claimed[i]]
         if rest:  # pragma: no cover - every comment is claimed above; never drop one
             lines += [""] + [c.text for c in rest]
         return "\n".join(lines) + "\n" if lines else ""
 
     # -- a sequence of children, one per line group ---------------------------------------
-    def _children(self, children, indent: int, open_pos: int, first_pos: int, close_pos: int,
-                  top: bool = False) -> list[str]:
+    def _children(self, children, indent: int, first_pos: int, close_pos: int, top: bool = False) -> list[str]:
         """Lines for `children`, which sit between first_pos and close_pos (the
         offset of the closing brace, or the end of the file)."""
         units: list[_Unit] = []
@@ -469,7 +468,7 @@ class _Formatter:
         if head_comments:
             line += "  " + head_comments[0].text
         inner = [" " * (indent + INDENT) + c.text for c in head_comments[1:]]
-        inner += self._children(b.children, indent + INDENT, b.open_pos, first_pos, b.close_pos)
+        inner += self._children(b.children, indent + INDENT, first_pos, b.close_pos)
         return [line] + inner + [pad + "}"]
 
     def _peek(self, start: int, end: int) -> list[ast.Comment]:

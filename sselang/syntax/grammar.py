@@ -14,7 +14,6 @@ TERMINAL_NAMES = {
     "SIGNED_NUMBER": "a number",
     "STRING": "a string",
     "COMPARE": "a comparison (<=, >=, <, >, ==)",
-    "ORDER": "'ascending' or 'descending'",
     "$END": "end of file",
 }
 

@@ -20,6 +20,7 @@ from .grammar import TOP_LEVEL_KEYWORDS, describe_terminal, keyword_terminals, l
 from .source import SourceFile, Span
 
 MAX_FILE_BYTES = 1_000_000  # a study is a few kB; refuse what cannot be one
+MAX_DEPTH = 32  # a study nests 4 or 5 levels; deeper input would only exhaust the parser's recursion
 
 
 def _tok_span(tok: Token) -> Span:
@@ -168,9 +169,12 @@ class _ToAst(Transformer):
     def require_window(self, meta, ch):
         return ast.RequireWindow(_meta_span(meta), ch[0])
 
+    def order(self, meta, ch):
+        return str(ch[0])
+
     def rank(self, meta, ch):
         metric, order = ch
-        return ast.Rank(_meta_span(meta), metric, str(order) if order is not None else None)
+        return ast.Rank(_meta_span(meta), metric, order)
 
     def screen_req(self, meta, ch):
         role, *stmts = ch
@@ -231,6 +235,11 @@ def parse_text(src: SourceFile, rep: Reporter) -> ast.Module | None:
 
     Returns the module (the items that parsed) or None when nothing did."""
     text = src.text
+    deep = _too_deep(text)
+    if deep is not None:
+        rep.error("SSE008", f"brackets nested deeper than {MAX_DEPTH} levels", src.span(deep, deep + 1),
+                  "a study never needs this much nesting")
+        return None
     try:
         items = _parse_once(text)
         return ast.Module(src.span(0, len(text)), items, tuple(find_comments(src)))
@@ -269,6 +278,20 @@ def find_comments(src: SourceFile) -> list[ast.Comment]:
 
 
 # ---- syntax errors ------------------------------------------------------------
+def _too_deep(text: str) -> int | None:
+    """Offset of the first bracket nested deeper than MAX_DEPTH, if any."""
+    depth = 0
+    for m in re.finditer(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}\[\]()]', text):
+        tok = m.group(0)
+        if tok in "{[(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return m.start()
+        elif tok in "}])":
+            depth = max(0, depth - 1)
+    return None
+
+
 def _unclosed(text: str, start: int, end: int) -> int | None:
     """Offset of the innermost bracket left open in text[start:end]."""
     stack: list[int] = []
