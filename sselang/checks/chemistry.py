@@ -17,6 +17,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from ..model.elements import element
+
 # Elements that form anions in the compounds of this field; a composition
 # without any is an alloy or an element (LiIn, Li15Ge4, Li) and carries no
 # formal charges to balance.
@@ -34,9 +36,7 @@ class Balance:
 
 
 def _states(el: str, icsd: bool) -> tuple[int, ...]:
-    from pymatgen.core.periodic_table import Element
-
-    e = Element(el)
+    e = element(el)
     states = set(e.common_oxidation_states)
     if icsd:
         states |= set(e.icsd_oxidation_states or ())
@@ -50,13 +50,11 @@ def charge_balance(comp: dict[str, float]) -> Balance:
         return Balance(True, {next(iter(comp)): 0}, 0.0, skipped="element")
     if not ANION_FORMERS & comp.keys():
         return Balance(True, None, 0.0, skipped="alloy")
-    from pymatgen.core.periodic_table import Element
-
     best: tuple[float, dict[str, int]] | None = None
     els = sorted(comp)
     # The most electronegative element is the anion and keeps a negative
     # state: otherwise ICSD's Cl+1 would "balance" the typo Li6PS6Cl.
-    anion = max(els, key=lambda el: (Element(el).X, el))
+    anion = max(els, key=lambda el: (_x(el), el))
     for icsd in (False, True):
         options = [tuple(s for s in _states(el, icsd) if el != anion or s < 0) or (0,) for el in els]
         n = 1
@@ -77,10 +75,13 @@ def charge_balance(comp: dict[str, float]) -> Balance:
     return Balance(False, best[1], best[0])
 
 
-def _is_transition_metal(el: str) -> bool:
-    from pymatgen.core.periodic_table import Element
+def _x(el: str) -> float:
+    x = element(el).X
+    return -1.0 if x != x else x  # noble gases have no electronegativity
 
-    e = Element(el)
+
+def _is_transition_metal(el: str) -> bool:
+    e = element(el)
     return e.is_transition_metal or e.is_lanthanoid or e.is_actinoid
 
 

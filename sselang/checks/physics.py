@@ -63,7 +63,7 @@ def check_study(study: m.Study, spans, rep: Reporter) -> None:
                 mat = study.material(req.material)
                 if "Li" not in mat.composition:
                     at.warning("SSE059", f"{req.kind} of {mat.name}: it holds no Li, so a Li-potential window is not defined",
-                               key, "windows vs Li/Li+ are computed for Li-containing phases")
+                               key + ("target",), "windows vs Li/Li+ are computed for Li-containing phases", fallback=key)
 
 
 def _charge(mat: m.Material, at: _At) -> None:
@@ -150,12 +150,13 @@ def _diffusion(d: m.DiffusionRequest, key: tuple, at: _At) -> None:
         at.error("SSE043", "equilibrate must not be negative", key + ("equilibrate",), fallback=key)
     if d.timestep_fs <= 0:
         at.error("SSE043", "timestep must be positive", key + ("timestep",), fallback=key)
-    elif d.timestep_fs > MAX_LI_TIMESTEP_FS and d.species in ("Li", "H"):
-        at.warning("SSE053", f"timestep {d.timestep_fs:g} fs is long for {d.species}: 1-2 fs keeps its motion resolved",
-                   key + ("timestep",), fallback=key)
-    elif d.timestep_fs > 0 and d.duration_ps * 1000 / d.timestep_fs > 1e8:
-        at.error("SSE045", f"{d.duration_ps * 1000 / d.timestep_fs:.3g} MD steps is beyond any AIMD budget",
-                 key + ("duration",), fallback=key)
+    else:
+        if d.timestep_fs > MAX_LI_TIMESTEP_FS and d.species in ("Li", "H"):
+            at.warning("SSE053", f"timestep {d.timestep_fs:g} fs is long for {d.species}: 1-2 fs keeps its motion resolved",
+                       key + ("timestep",), fallback=key)
+        if d.duration_ps * 1000 / d.timestep_fs > 1e8:
+            at.error("SSE045", f"{d.duration_ps * 1000 / d.timestep_fs:.3g} MD steps is beyond any AIMD budget",
+                     key + ("duration",), fallback=key)
     if d.supercell_min_length_A <= 0:
         at.error("SSE043", "supercell length must be positive", key + ("supercell",), fallback=key)
     elif d.supercell_min_length_A > 60:

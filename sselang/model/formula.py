@@ -29,9 +29,9 @@ class FormulaError(ValueError):
 
 @lru_cache(maxsize=1)
 def element_symbols() -> frozenset[str]:
-    from pymatgen.core.periodic_table import Element
+    from .elements import table
 
-    return frozenset(e.name for e in Element if e.Z <= 103)  # no superheavy placeholders
+    return frozenset(table())
 
 
 def looks_like_formula(text: str) -> bool:

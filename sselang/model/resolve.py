@@ -186,8 +186,16 @@ class Resolver:
         attrs = self._attrs(decl.body, path, ("formula", "structure", "order", "mixed_valence"), what="material")
         self.spans.put(("material", name), path, decl.name.span)
         if "formula" not in attrs:
-            self.rep.error("SSE012", f"material '{name}' has no formula", decl.name.span,
-                           f"add: formula = {name if looks_like_formula(name) else 'Li6PS5Cl'}", path=path)
+            misspelled = any(isinstance(e, ast.Attribute) and e.key.name != "formula"
+                             and closest(e.key.name, ("formula", "structure", "order", "mixed_valence")) == "formula"
+                             for e in decl.body.entries)
+            if not misspelled:  # a misspelled `formula` key is reported (with its fix) by _attrs
+                try:
+                    example = name if parse_formula(name) else "Li6PS5Cl"
+                except FormulaError:  # 'LPSCl' looks like a formula but is not one
+                    example = "Li6PS5Cl"
+                self.rep.error("SSE012", f"material '{name}' has no formula", decl.name.span,
+                               f"add: formula = {example}", path=path)
             return
         fv = attrs["formula"].value
         formula_text = fv.name if isinstance(fv, ast.Ref) else fv.value if isinstance(fv, ast.String) else None
@@ -250,9 +258,14 @@ class Resolver:
             if amount <= 0:
                 self.rep.error("SSE033", f"{e.op} amount must be positive", e.amount.span, path=path)
                 continue
+            ok = True
             for ident in (e.species, e.new) if e.new else (e.species,):
-                self._formula(ident.name, ident.span, path) if len(ident.name) <= 2 else self.rep.error(
-                    "SSE033", f"'{ident.name}' is not a single element", ident.span, path=path)
+                comp = self._formula(ident.name, ident.span, path)
+                if comp is not None and comp != {ident.name: 1.0}:
+                    self.rep.error("SSE033", f"'{ident.name}' is not a single element", ident.span, path=path)
+                ok = ok and comp == {ident.name: 1.0}
+            if not ok:  # reported above; keeping the edit would only add a "does not add up" error
+                continue
             edits.append(m.StructureEdit(op=e.op, species=e.species.name, new_species=e.new.name if e.new else None,
                                          amount=amount))
             self.spans.put(("material", material, "edit", len(edits) - 1), path, e.span)
@@ -299,6 +312,7 @@ class Resolver:
         except FormulaError as e:
             if suggestion:
                 self.rep.error("SSE020", f"unknown material '{name}'", ident.span, f"did you mean '{suggestion}'?", path=path)
+                self.used.add(suggestion)  # presumably meant: no "never used" warning on top
             elif looks_like_formula(name) or e.code == "SSE031":
                 self._formula(name, ident.span, path)
             else:
@@ -325,6 +339,7 @@ class Resolver:
         given: set[str] = set()
         conditions, observed = m.Conditions(), None
         seen_nested: set[str] = set()
+        misspelled: set[str | None] = set()
         for entry in decl.body.entries:
             key = entry.key.name if isinstance(entry, ast.Attribute) else entry.name.name
             if isinstance(entry, ast.Nested):
@@ -345,6 +360,7 @@ class Resolver:
             if key not in ROLES:
                 self.rep.error("SSE010", f"unknown role '{key}' in cell", entry.key.span,
                                did_you_mean(key, ROLES + ("conditions", "observed")) or f"roles: {', '.join(ROLES)}", path=path)
+                misspelled.add(closest(key, ROLES + ("conditions", "observed")))
                 continue
             if key != "coating" and key in given:
                 self.rep.error("SSE011", f"role '{key}' is given twice", entry.key.span,
@@ -355,7 +371,7 @@ class Resolver:
             if comp is not None:
                 comps[key].append(comp)
         for r in REQUIRED_ROLES:
-            if r not in given:
+            if r not in given and r not in misspelled:  # a misspelled role is reported above, with its fix
                 self.rep.error("SSE022", f"cell '{name}' has no {r}", decl.name.span,
                                f"add: {r} = <material or formula>", path=path)
         if any(not comps[r] for r in REQUIRED_ROLES) or len(comps["coating"]) != sum(
@@ -393,6 +409,9 @@ class Resolver:
                 self.spans.put(("cell", cell, role, "charged_to"), path, attrs["charged_to"].value.span)
             if "thickness" in attrs:
                 kw["thickness_nm"] = vr.quantity(attrs["thickness"].value, "length", "thickness")
+                if kw["thickness_nm"] is not None and kw["thickness_nm"] <= 0:
+                    self.rep.error("SSE043", "thickness must be positive", attrs["thickness"].value.span, path=path)
+                    kw["thickness_nm"] = None
                 if kw["thickness_nm"] is not None:
                     kw["thickness_nm"] /= 10.0  # Å -> nm
         kw = {k: x for k, x in kw.items() if x is not None}
@@ -470,6 +489,8 @@ class Resolver:
                     self.rep.error("SSE020", f"unknown cell or material '{tname}'", decl.target.span,
                                    f"did you mean '{guess}'?" if guess else "analyze a cell or a material defined in this study",
                                    path=path)
+                    if guess:
+                        self.used.add(guess)  # presumably meant: no "never used" warning on top
                     return None
                 if self._material_ref(decl.target, path, "target") is None:
                     return None
@@ -523,13 +544,19 @@ class Resolver:
                     try:
                         kinds = kind_of(v.unit)
                     except UnitError as e:
-                        self.rep.error("SSE040", str(e), v.unit_span, path=vr.path)
+                        from .units import known_unit_names
+
+                        self.rep.error("SSE040", str(e), v.unit_span, did_you_mean(v.unit, known_unit_names()), path=vr.path)
                         continue
                     if not kinds:
                         self.rep.error("SSE041", f"'{v.unit}' is not a unit sselang knows a use for here", v.unit_span,
                                        path=vr.path)
                         continue
-                    settings[key] = convert(v.number.value, v.unit, kinds[0])
+                    # through the value reader: 1e400 eV is reported, not a crash in convert()
+                    x = vr.quantity(v, kinds[0], key)
+                    if x is None:
+                        continue
+                    settings[key] = x
                     settings[key + "_unit"] = KINDS[kinds[0]].label
                 elif isinstance(v, ast.Number):
                     x = vr.number(v, key)
@@ -699,6 +726,8 @@ class _Ctx:
         if name in self.r.declared_materials:
             return None
         guess = closest(name, list(ROLES) + sorted(self.r.declared_materials), cutoff=0.6)
+        if guess:
+            self.r.used.add(guess)  # presumably meant: no "never used" warning on top
         self.err("SSE020", f"unknown role or material '{name}'", ident.span,
                  f"did you mean '{guess}'?" if guess else "name a role (cathode, coating, electrolyte, anode) or a material")
         return None
@@ -711,14 +740,15 @@ class _Ctx:
     def request(self, req) -> list:
         if isinstance(req, (ast.WindowReq, ast.ProfileReq)):
             cls = m.WindowRequest if isinstance(req, ast.WindowReq) else m.ProfileRequest
-            mats: list[str] = []
+            mats: dict[str, Span] = {}  # material -> where it was named (the checks point there)
             if not req.targets:
-                mats = self.default_material(req.span, "window") or []
+                mats = dict.fromkeys(self.default_material(req.span, "window") or [], req.span)
             for t in req.targets:
-                got = self.role_materials(t)
-                if got:
-                    mats.extend(got)
-            return [cls(material=x) for x in dict.fromkeys(mats)]
+                for x in self.role_materials(t) or ():
+                    mats.setdefault(x, t.span)
+            for i, span in enumerate(mats.values()):
+                self.r.spans.put(("request", self.ai, self.ri + i, "target"), self.path, span)
+            return [cls(material=x) for x in mats]
         if isinstance(req, ast.ReactivityReq):
             return self.reactivity(req)
         if isinstance(req, ast.DiffusionReq):

@@ -90,7 +90,10 @@ class ValueReader:
             if "unknown unit" in str(e):
                 from .units import known_unit_names
 
-                self._err("SSE040", str(e), uspan, did_you_mean(unit, known_unit_names()) or f"units of {kind.replace('_', ' ')}: {k.examples}")
+                # the kind's own units first: 'MPaa' is 'MPa', not pint's 'Pa'
+                usual = [u.strip() for u in k.examples.split(",")]
+                self._err("SSE040", str(e), uspan, did_you_mean(unit, usual) or did_you_mean(unit, known_unit_names())
+                          or f"units of {kind.replace('_', ' ')}: {k.examples}")
             else:
                 kinds = []
                 try:
@@ -98,7 +101,7 @@ class ValueReader:
                 except UnitError:
                     pass
                 got = f" ('{unit}' is a unit of {kinds[0].replace('_', ' ')})" if kinds else ""
-                self._err("SSE041", f"{what} must be a {kind.replace('_', ' ')}{got}", uspan,
+                self._err("SSE041", f"{what} must be {_a(kind.replace('_', ' '))}{got}", uspan,
                           f"units of {kind.replace('_', ' ')}: {k.examples}")
             return None
 
@@ -136,6 +139,7 @@ class ValueReader:
 
     # ---- compound -------------------------------------------------------------------
     def quantity_list(self, v: ast.Value, kind: str, what: str, max_items: int = 1000) -> list[float] | None:
+        k = KINDS[kind]
         if not isinstance(v, ast.ListValue):
             one = self.quantity(v, kind, what)
             return None if one is None else [one]
@@ -144,6 +148,12 @@ class ValueReader:
             return None
         if not v.items:
             self._err("SSE013", f"{what} is an empty list", v.span)
+            return None
+        if v.unit is None and kind != "fraction" and all(isinstance(i, ast.Number) for i in v.items):
+            # one message for the list, with the fix for the list: not "write e.g. 600 K" at its first item
+            self._err("SSE041", f"{what} needs a unit of {kind.replace('_', ' ')}", v.span,
+                      f"give the unit once after the list, e.g. [{', '.join(i.text for i in v.items[:4])}"
+                      f"{', ...' if len(v.items) > 4 else ''}] {k.examples.split(',')[0]}")
             return None
         out = []
         for item in v.items:
@@ -194,6 +204,10 @@ class ValueReader:
                 self._err("SSE013", f"{what} must list names, not {describe(item)}", item.span)
                 return None
         return out
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 def _fmt(x: float) -> str:

@@ -347,6 +347,14 @@ def _syntax_diagnostic(e: UnexpectedInput, src: SourceFile, chunk: tuple[int, in
         help_ = "a key is followed by '='"
     if help_ is None and expected_names == {"EQUAL", "LBRACE"}:
         help_ = "write `key = value` or `name { ... }`"
+    starts_entry = tok.type == "RBRACE" or re.match(r"[a-z_]\w*\s*[={]", src.text[tok.start_pos:]) is not None
+    if help_ is None and starts_entry:
+        # `[600, 800 K` then the next key (or the block's '}'): point back at the bracket left open
+        opener = _unclosed(src.text, chunk[0], tok.start_pos)
+        closer = {"[": "RSQB", "(": "RPAR"}.get(src.text[opener]) if opener is not None else None
+        if closer in expected_names and src.position(opener)[0] < tok.line:
+            line, col = src.position(opener)
+            help_ = f"the '{src.text[opener]}' at {line}:{col} is never closed"
     return Diagnostic("SSE001", _err(), f"unexpected {_token_text(tok)}" + (f"; expected {expected}" if expected else ""),
                       path, span, help_)
 
