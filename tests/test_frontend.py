@@ -234,3 +234,15 @@ def test_schema_and_version():
     assert r.exit_code == 0 and sselang.__version__ in r.output
     for sub in ("check", "fmt", "compile", "explain", "schema"):
         assert runner.invoke(cli, [sub, "--help"]).exit_code == 0
+
+
+def test_readme_example_is_a_clean_canonical_study(tmp_path):
+    import re
+
+    (block,) = re.findall(r"```cell\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    p = tmp_path / "readme.cell"
+    p.write_text(block)
+    assert sselang.check(p) == []
+    from sselang.syntax.formatter import format_source
+
+    assert format_source(block) == block

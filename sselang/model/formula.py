@@ -57,6 +57,11 @@ def parse_formula(text: str) -> dict[str, float]:
             amount = float(num)
             if last is None:
                 raise FormulaError(f"number '{num}' without an element before it in '{text}'", m.start(), len(num))
+            if re.match(r"0\d", num):
+                # 'LiCo02' (zero for the letter O) would otherwise read as the alloy LiCo2
+                i = m.start()
+                fixed = text[:i] + ("" if text[i - 1] == "O" else "O") + text[i + 1:]
+                raise FormulaError(f"'{num}' in '{text}' starts with a zero", i, len(num), f"did you mean '{fixed}'?")
             if amount <= 0:
                 raise FormulaError(f"amount '{num}' must be positive", m.start(), len(num))
             if isinstance(last, str):

@@ -91,7 +91,7 @@ class Resolver:
         study_decls = [i for i in module.items if isinstance(i, ast.StudyDecl)]
         vr = ValueReader(self.rep, path)
         if not study_decls:
-            self.rep.error("SSE025", "this file has no study block", module.span if module.items else None,
+            self.rep.error("SSE025", "this file has no study block", module.items[0].span if module.items else None,
                            'start the file with: study "my-study" { title = "..." }', path=path)
         for extra in study_decls[1:]:
             self.rep.error("SSE026", "a file has one study block; this is a second one", extra.span, path=path)
@@ -392,9 +392,7 @@ class Resolver:
             return None
         mat = self._material_ref(ident, path, role)
         self.spans.put(("cell", cell, role, index), path, ident.span)
-        if mat is None:
-            return None
-        kw: dict = {}
+        kw: dict = {}  # options are checked even when the material is wrong: one run, all mistakes
         if body is not None:
             allowed = {"cathode": ("loading", "charged_to", "thickness"), "coating": ("thickness",),
                        "electrolyte": ("thickness",), "anode": ("thickness",)}[role]
@@ -415,6 +413,8 @@ class Resolver:
                 if kw["thickness_nm"] is not None:
                     kw["thickness_nm"] /= 10.0  # Å -> nm
         kw = {k: x for k, x in kw.items() if x is not None}
+        if mat is None:
+            return None
         return m.Component(role=role, material=mat, **kw)
 
     def _conditions(self, body: ast.Body, vr: ValueReader, path: str, cell: str) -> m.Conditions | None:

@@ -46,6 +46,13 @@ class ValueReader:
         if isinstance(v, ast.Number):
             return self._finite(v)
         if isinstance(v, ast.Quantity):
+            try:
+                kind_of(v.unit)
+            except UnitError:
+                # `seed = 7 keep }`: a key without its value reads as a unit
+                self._err("SSE041", f"{what} is a plain number; '{v.unit}' after it is not a unit", v.unit_span,
+                          f"if '{v.unit}' is the next key, give it a value: {v.unit} = ...")
+                return None
             self._err("SSE041", f"{what} is a plain number, not a quantity in '{v.unit}'", v.unit_span, "remove the unit")
             return None
         self._err("SSE013", f"{what} must be a number, not {describe(v)}", v.span)

@@ -18,18 +18,41 @@ TERMINAL_NAMES = {
 }
 
 
+def _cache_file(text: str) -> str | bool:
+    """A per-user file for lark's analysed grammar (saves ~30 ms a run).
+
+    Not lark's default (a file in the shared temp dir, which another user
+    could plant); lark itself checks the grammar's sha256 on load."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    d = Path(base) / "sselang"
+    try:
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not os.access(d, os.W_OK):
+            return False
+    except OSError:
+        return False
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return str(d / f"grammar-{digest}.lark.pickle")
+
+
 @lru_cache(maxsize=1)
 def lark_parser():
     from lark import Lark
 
     from ..resources import grammar_path
 
+    text = grammar_path().read_text(encoding="utf-8")
     return Lark(
-        grammar_path().read_text(encoding="utf-8"),
+        text,
         parser="lalr",
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=True,
+        cache=_cache_file(text),
     )
 
 
