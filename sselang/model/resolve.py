@@ -84,6 +84,9 @@ class Resolver:
         # them are not reported again (no cascades)
         self.declared_materials: set[str] = set()
         self.declared_cells: set[str] = set()
+        # a used file failed to load (reported there): names it would have
+        # defined are unknown here, and are not reported again
+        self.import_failed = False
 
     # ---- entry point -------------------------------------------------------------
     def resolve(self, module: ast.Module, path: str) -> m.Study | None:
@@ -164,6 +167,7 @@ class Resolver:
             return
         loaded = self.loader(target, item, path)
         if loaded is None:
+            self.import_failed = True
             return
         module, shown = loaded
         self.imports.append(key)
@@ -223,8 +227,12 @@ class Resolver:
         try:
             return parse_formula(text)
         except FormulaError as e:
-            inner = Span(span.start + e.offset, span.start + e.offset + e.length, span.line, span.col + e.offset,
-                         span.line, span.col + e.offset + e.length) if span.line == span.end_line and span.end - span.start == len(text) else span
+            # the culprit inside the formula: a bare formula, or one in quotes (formula = "LiTi2(PO43")
+            width = span.end - span.start
+            shift = 0 if width == len(text) else 1 if text and width == len(text) + 2 else None
+            inner = Span(span.start + shift + e.offset, span.start + shift + e.offset + e.length, span.line,
+                         span.col + shift + e.offset, span.line, span.col + shift + e.offset + e.length) \
+                if span.line == span.end_line and shift is not None else span
             self.rep.error(e.code, e.message, inner, e.help, path=path)
             return None
 
@@ -310,6 +318,8 @@ class Resolver:
         try:
             comp = parse_formula(name)
         except FormulaError as e:
+            if self.import_failed and not suggestion:
+                return None  # perhaps defined in the file that failed to load
             if suggestion:
                 self.rep.error("SSE020", f"unknown material '{name}'", ident.span, f"did you mean '{suggestion}'?", path=path)
                 self.used.add(suggestion)  # presumably meant: no "never used" warning on top
@@ -484,6 +494,8 @@ class Resolver:
                 return None
             else:
                 cands = list(self.declared_cells | self.declared_materials)
+                if self.import_failed and not closest(tname, cands, cutoff=0.6):
+                    return None  # perhaps defined in the file that failed to load
                 guess = closest(tname, cands, cutoff=0.6)
                 if guess or not looks_like_formula(tname):
                     self.rep.error("SSE020", f"unknown cell or material '{tname}'", decl.target.span,
@@ -726,6 +738,8 @@ class _Ctx:
         if name in self.r.declared_materials:
             return None
         guess = closest(name, list(ROLES) + sorted(self.r.declared_materials), cutoff=0.6)
+        if self.r.import_failed and not guess:
+            return None  # perhaps defined in the file that failed to load
         if guess:
             self.r.used.add(guess)  # presumably meant: no "never used" warning on top
         self.err("SSE020", f"unknown role or material '{name}'", ident.span,

@@ -83,7 +83,7 @@ class ValueReader:
                 x = self._finite(v)
                 return x
             self._err("SSE041", f"{what} needs a unit of {kind.replace('_', ' ')}", v.span,
-                      f"write e.g. {v.text} {k.examples.split(',')[0]}")
+                      "write e.g. " + _or([f"{v.text} {u.strip()}" for u in k.examples.split(",")]))
             return None
         else:
             self._err("SSE013", f"{what} must be a quantity ({k.examples}), not {describe(v)}", v.span)
@@ -211,6 +211,10 @@ class ValueReader:
                 self._err("SSE013", f"{what} must list names, not {describe(item)}", item.span)
                 return None
         return out
+
+
+def _or(options: list[str]) -> str:
+    return options[0] if len(options) == 1 else ", ".join(options[:-1]) + " or " + options[-1]
 
 
 def _a(noun: str) -> str:
