@@ -14,7 +14,7 @@ from pathlib import Path
 from .checks.diagnostics import Diagnostic, Reporter
 from .syntax import ast
 from .syntax.parser import MAX_FILE_BYTES, parse_text
-from .syntax.source import SourceFile
+from .syntax.source import SourceFile, Span
 
 
 @dataclass
@@ -63,7 +63,13 @@ def read_source(path: Path, shown: str, rep: Reporter, span=None, from_path: str
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        rep.error("SSE005", f"{shown} is not UTF-8 text (bad byte at offset {e.start})", span, "save the file as UTF-8", path=at)
+        if span is None:  # point at the bad byte: line and column from the text before it
+            good = data[: e.start].decode("utf-8", errors="replace")
+            line = good.count("\n") + 1
+            col = len(good) - (good.rfind("\n") + 1) + 1
+            span = Span(len(good), len(good) + 1, line, col, line, col + 1)
+        rep.error("SSE005", f"{shown} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})", span,
+                  "save the file as UTF-8", path=at)
         return None
     return SourceFile(shown, text.replace("\r\n", "\n").replace("\r", "\n"))
 

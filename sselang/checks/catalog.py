@@ -288,6 +288,18 @@ CATALOG: dict[str, Entry] = {
         'replace spaces and other characters: study "lco-lpscl" { ... }; the title can be any '
         "text.",
     ),
+    "SSE063": _e(
+        "use path is not relative", "error",
+        """A use "..." path names a .cell file relative to the file that uses it. An absolute
+        path (or an empty one) ties the study to one machine and lets a shared study read any
+        file of the computer it is checked on, so it is refused.""",
+        """
+        use "/etc/phases.cell"
+        study "demo" { title = "Example" }
+        """,
+        "put shared definitions next to the study (or in a folder beside it) and write, e.g., "
+        "use \"lib/phases.cell\".",
+    ),
     "SSE016": _e(
         "structure file outside the study folder", "error",
         """file("...") must give a relative path inside the study's folder. Absolute paths
@@ -308,6 +320,23 @@ CATALOG: dict[str, Entry] = {
         "file(\"structures/LPSCl.cif\").",
     ),
     # ---- names (02x) ----------------------------------------------------------------
+    "SSE017": _e(
+        "reserved word used as a name", "error",
+        """Keywords of the language (window, profile, reactivity, diffusion, study, run, ...)
+        and the cell roles (cathode, coating, electrolyte, anode) cannot name a material or
+        a cell: in a request such as `window coating` the reader, and the parser, could not
+        tell the name from the keyword or the role.""",
+        """
+        study "demo" { title = "Example" }
+
+        material window {
+          formula = Li2S
+        }
+
+        analyze window { profile }
+        """,
+        "choose another name, e.g. LPS or Li2S_phase.",
+    ),
     "SSE020": _e(
         "unknown name", "error",
         """A name refers to no material, cell or role of this study and is not a chemical
@@ -495,6 +524,46 @@ CATALOG: dict[str, Entry] = {
         "formula.",
     ),
     # ---- units and numbers (04x) --------------------------------------------------------
+    "SSE034": _e(
+        "look-alike element symbols", "warning",
+        """A formula contains letters that read as other elements than were probably
+        meant: 'CI' (capital i) is carbon + iodine, not chlorine. Such a formula may even be
+        charge balanced with unusual oxidation states (C+2, P+3 in Li6PS5CI), so the charge
+        check alone cannot catch it; the corrected formula is the usual phase.""",
+        """
+        study "demo" { title = "Example" }
+
+        material LPSCl {
+          formula = Li6PS5CI
+        }
+
+        analyze LPSCl { window }
+        """,
+        "write chlorine as Cl (capital C, lowercase L).",
+    ),
+    "SSE035": _e(
+        "mobile species not in the material", "error",
+        """Diffusion and barrier calculations follow one element's ions through the
+        material. The species must be a single element (Li, Na, ...) that the material
+        contains: the MSD of Na in Li3PS4 is not defined, and a compound such as Li2S is
+        not an ion that hops.""",
+        """
+        study "demo" { title = "Example" }
+
+        material LPS {
+          formula = Li3PS4
+        }
+
+        analyze LPS {
+          diffusion {
+            temperatures = [600, 800, 1000] K
+            duration     = 40 ps
+            species      = Na
+          }
+        }
+        """,
+        "name an element of the material, usually Li.",
+    ),
     "SSE040": _e(
         "unknown unit", "error",
         """The unit after a number is not one sselang knows. Units are checked rather than

@@ -41,8 +41,11 @@ def _states(el: str, icsd: bool) -> tuple[int, ...]:
     if icsd:
         states |= set(e.icsd_oxidation_states or ())
     if not states:
-        states = set(e.oxidation_states) or {0}
-    return tuple(sorted(states))
+        states = set(e.oxidation_states)
+    # 0 is the state of an element, not of an ion in a compound: allowing it
+    # let the typo Li6PS5CI (C + I for Cl) balance with carbon at 0
+    states.discard(0)
+    return tuple(sorted(states)) or (0,)
 
 
 def charge_balance(comp: dict[str, float]) -> Balance:

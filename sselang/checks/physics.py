@@ -53,6 +53,8 @@ def check_study(study: m.Study, spans, rep: Reporter) -> None:
     for ai, analysis in enumerate(study.analyses):
         for ri, req in enumerate(analysis.requests):
             key = ("request", ai, ri)
+            if isinstance(req, (m.DiffusionRequest, m.BarrierRequest)):
+                _mobile_species(req, study.material(req.material), key, at)
             if isinstance(req, m.DiffusionRequest):
                 _diffusion(req, key, at)
             elif isinstance(req, m.ReactivityRequest) and req.potential_V is not None:
@@ -66,7 +68,25 @@ def check_study(study: m.Study, spans, rep: Reporter) -> None:
                                key + ("target",), "windows vs Li/Li+ are computed for Li-containing phases", fallback=key)
 
 
+def _confusable(mat: m.Material, at: _At) -> None:
+    """'Li6PS5CI' (capital i) is carbon + iodine and may even balance with
+    unusual states; say so when the look-alike reading is the usual phase."""
+    for wrong, right, why in _CONFUSABLES:
+        if wrong not in mat.formula:
+            continue
+        fixed = mat.formula.replace(wrong, right)
+        try:
+            if not charge_balance(parse_formula(fixed)).balanced:
+                continue
+        except FormulaError:
+            continue
+        at.warning("SSE034", f"'{mat.formula}' contains '{wrong}', which reads as {why or wrong}",
+                   ("material", mat.name, "formula"), f"did you mean '{fixed}'?", fallback=("material", mat.name))
+        return
+
+
 def _charge(mat: m.Material, at: _At) -> None:
+    _confusable(mat, at)
     if mat.mixed_valence:
         return
     b = charge_balance(mat.composition)
@@ -75,8 +95,16 @@ def _charge(mat: m.Material, at: _At) -> None:
     states = ", ".join(f"{el}{s:+g}" for el, s in sorted(b.states.items())) if b.states else ""
     at.error("SSE032", f"{mat.formula} is not charge balanced: with {states} it carries {b.residual:+g} per formula unit",
              ("material", mat.name, "formula"),
-             "check the formula; if the composition is deliberately mixed valence or off-stoichiometric, "
-             "add `mixed_valence = true` to the material", fallback=("material", mat.name))
+             _charge_help(mat.formula), fallback=("material", mat.name))
+
+
+# Look-alike typos that still parse as elements
+_CONFUSABLES = (("CI", "Cl", "carbon + iodine (capital i), not chlorine"),)
+
+
+def _charge_help(formula: str) -> str:
+    return ("check the formula; if the composition is deliberately mixed valence or off-stoichiometric, "
+            "add `mixed_valence = true` to the material")
 
 
 def _edits(mat: m.Material, at: _At) -> None:
@@ -119,6 +147,15 @@ def _cell(cell: m.Cell, at: _At) -> None:
     if charged is not None and not 0 < charged <= MAX_POTENTIAL_V:
         at.error("SSE043", f"charged_to = {charged:g} V is outside 0-{MAX_POTENTIAL_V:g} V vs Li/Li+",
                  ("cell", cell.name, "cathode", "charged_to"))
+
+
+def _mobile_species(req, mat: m.Material, key: tuple, at: _At) -> None:
+    sp = req.species
+    if set(parse_formula(sp)) != {sp}:
+        at.error("SSE035", f"the mobile species must be one element, not '{sp}'", key + ("species",), fallback=key)
+    elif sp not in mat.composition:
+        at.error("SSE035", f"{mat.formula} contains no {sp} to move", key + ("species",),
+                 f"its elements: {', '.join(mat.composition)}", fallback=key)
 
 
 def _diffusion(d: m.DiffusionRequest, key: tuple, at: _At) -> None:

@@ -156,6 +156,10 @@ class Resolver:
 
     def _use(self, item: ast.UseDecl, path: str, stack: list[str]) -> None:
         rel = item.path.value
+        if not rel or Path(rel).is_absolute() or "\n" in rel or "\x00" in rel:
+            self.rep.error("SSE063", f"use path '{_short(rel)}' must be a relative path to a .cell file", item.path.span,
+                           "paths are relative to the file that uses them, so the study stays portable", path=path)
+            return
         target = (Path(path).parent / rel).resolve()
         key = str(target)
         if key in stack:
@@ -186,6 +190,7 @@ class Resolver:
         if not self._define("material", name, decl.name.span, path, self.declared_materials):
             return
         self.declared_materials.add(name)
+        self._check_name(name, decl.name.span, path, "material")
         vr = ValueReader(self.rep, path)
         attrs = self._attrs(decl.body, path, ("formula", "structure", "order", "mixed_valence"), what="material")
         self.spans.put(("material", name), path, decl.name.span)
@@ -222,6 +227,13 @@ class Resolver:
             name=name, formula=formula_text, composition=comp, structure=structure, order=order,
             mixed_valence=bool(mixed), origin=_origin(path, decl.span))
         self.material_paths[name] = path
+
+    def _check_name(self, name: str, span: Span, path: str, kind: str) -> None:
+        from ..syntax.grammar import keywords
+
+        if name in keywords() or name in ROLES:
+            self.rep.error("SSE017", f"'{name}' is a reserved word and cannot name a {kind}", span,
+                           f"choose another name, e.g. '{name}_1'", path=path)
 
     def _formula(self, text: str, span: Span, path: str) -> dict[str, float] | None:
         try:
@@ -343,6 +355,11 @@ class Resolver:
         if not self._define("cell", name, decl.name.span, path, self.declared_cells):
             return
         self.declared_cells.add(name)
+        self._check_name(name, decl.name.span, path, "cell")
+        if name in self.declared_materials:
+            p, prev = self.spans.get(("material", name))
+            self.rep.error("SSE021", f"'{name}' names both a material and a cell", decl.name.span,
+                           f"the material is at {p}:{prev.line}; rename one" if prev else "rename one", path=path)
         self.spans.put(("cell", name), path, decl.name.span)
         vr = ValueReader(self.rep, path)
         comps: dict[str, list[m.Component]] = {r: [] for r in ROLES}
@@ -525,7 +542,7 @@ class Resolver:
         from .units import kind_of, UnitError, convert, KINDS
 
         out = []
-        seen: dict[tuple, Span] = {}
+        seen: dict[tuple[str, frozenset], Span] = {}
         for d in decls:
             name = d.name.name
             if name not in ENGINES:
@@ -583,12 +600,18 @@ class Resolver:
                 else:
                     self.rep.error("SSE013", f"engine setting '{key}' must be a number, quantity, string or name, not {describe(v)}",
                                    v.span, path=vr.path)
-            sig = (name, applies)
-            if sig in seen:
-                self.rep.error("SSE021", f"engine '{name}' is configured twice" + (f" for {', '.join(applies)}" if applies else ""),
-                               d.name.span, f"the first block is at line {seen[sig].line}", path=vr.path)
+            if len(set(applies)) != len(applies):
+                self.rep.error("SSE011", "a calculation kind is listed twice in 'for'", attrs["for"].value.span, path=vr.path)
                 continue
-            seen[sig] = d.name.span
+            # one general block per engine, plus blocks for disjoint sets of kinds
+            clash = next((k for k in seen if k[0] == name and (k[1] == frozenset(applies) if not applies or not k[1]
+                                                               else k[1] & frozenset(applies))), None)
+            if clash is not None:
+                both = sorted(clash[1] & frozenset(applies)) if applies else []
+                self.rep.error("SSE021", f"engine '{name}' is configured twice" + (f" for {', '.join(both)}" if both else ""),
+                               d.name.span, f"the first block is at line {seen[clash].line}; merge them", path=vr.path)
+                continue
+            seen[(name, frozenset(applies))] = d.name.span
             out.append(m.Engine(name=name, settings=settings, applies_to=applies))
         return out
 
@@ -601,6 +624,9 @@ class Resolver:
             kw["structures"] = vr.choice(attrs["structures"].value, "structure source", ("bundled", "mp"))
         if "results" in attrs:
             kw["results"] = vr.string(attrs["results"].value, "results")
+        if kw.get("thermo") == "results" and "results" not in attrs:
+            self.rep.error("SSE012", "thermo = results needs the folder of your results", attrs["thermo"].value.span,
+                           'add: results = "path/to/calculations"', path=vr.path)
         kw = {k: x for k, x in kw.items() if x is not None}
         return m.DataConfig(**kw)
 
@@ -635,7 +661,10 @@ class Resolver:
                             ekw[k] = vr.string(ea[k].value, k)
                     if "walltime" in ea:
                         t = vr.quantity(ea["walltime"].value, "time", "walltime")
-                        ekw["walltime_h"] = None if t is None else t / 3.6e15
+                        if t is not None and t <= 0:
+                            self.rep.error("SSE043", "walltime must be positive", ea["walltime"].value.span, path=vr.path)
+                            t = None
+                        ekw["walltime_h"] = None if t is None else t / 3.6e15  # ps -> h
                 ekw = {k: x for k, x in ekw.items() if x is not None}
                 kw["executor"] = m.Executor(**ekw)
         kw = {k: x for k, x in kw.items() if x is not None}
@@ -868,6 +897,7 @@ class _Ctx:
             kw["extrapolate_K"] = vr.quantity(attrs["extrapolate"].value, "temperature", "extrapolate")
             self.r.spans.put(self.key("extrapolate"), self.path, attrs["extrapolate"].value.span)
         if "species" in attrs:
+            self.r.spans.put(self.key("species"), self.path, attrs["species"].value.span)
             sp = vr.name(attrs["species"].value, "species")
             if sp is not None and self.r._formula(sp, attrs["species"].value.span, self.path) is not None:
                 kw["species"] = sp
@@ -884,6 +914,7 @@ class _Ctx:
         kw: dict = {}
         if "hop" in attrs:
             v = attrs["hop"].value
+            self.r.spans.put(self.key("species"), self.path, v.species.span if isinstance(v, ast.Along) else v.span)
             if isinstance(v, ast.Along):
                 if self.r._formula(v.species.name, v.species.span, self.path) is not None:
                     kw["species"] = v.species.name
@@ -924,7 +955,15 @@ class _Ctx:
         kw = {k: x for k, x in kw.items() if x is not None}
         if not a or not b:
             return []
-        return [m.InterfaceRequest(a=x, b=y, **kw) for x in a for y in b if x != y]
+        out, seen = [], set()
+        for x in a:
+            for y in b:
+                if x == y:
+                    self.err("SSE024", f"interface of '{x}' with itself", req.span, "name two different phases")
+                elif frozenset((x, y)) not in seen:
+                    seen.add(frozenset((x, y)))
+                    out.append(m.InterfaceRequest(a=x, b=y, **kw))
+        return out
 
     def screen(self, req: ast.ScreenReq) -> list:
         if req.role.name != "coating":
@@ -1017,9 +1056,9 @@ class _Ctx:
                 self.err("SSE070", "reactivity needs a partner: reactivity with cathode (or electrolyte)", mt.span)
                 return None
             with_ = mt.with_.name
-            if with_ not in ("cathode", "electrolyte", "anode"):
+            if with_ not in ("cathode", "electrolyte"):
                 self.err("SSE020", f"'{with_}' is not a neighbour of the coating", mt.with_.span,
-                         did_you_mean(with_, ("cathode", "electrolyte", "anode")) or "cathode, electrolyte or anode")
+                         did_you_mean(with_, ("cathode", "electrolyte")) or "a cathode coating touches the cathode and the electrolyte")
                 return None
         elif mt.with_ is not None:
             self.err("SSE070", f"'{name}' takes no 'with'", mt.with_.span)

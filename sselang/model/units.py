@@ -42,7 +42,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("cycles", "cycle", "cycles", "cycles"),
 ]}
 
-_ALIASES = (("wt%", "wtpercent"), ("at%", "atpercent"), ("%", "percent"), ("^", "**"), ("·", "*"))
+_ALIASES = (("°C", "degC"), ("°F", "degF"), ("wt%", "wtpercent"), ("at%", "atpercent"), ("%", "percent"), ("^", "**"), ("·", "*"))
 
 
 class UnitError(ValueError):

@@ -66,6 +66,17 @@ def keyword_terminals() -> dict[str, str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def keywords() -> frozenset[str]:
+    """The reserved words: every alphabetic literal of the grammar."""
+    import re
+
+    from ..resources import grammar_path
+
+    text = re.sub(r"//[^\n]*", "", grammar_path().read_text(encoding="utf-8"))
+    return frozenset(re.findall(r'"([a-z]+)"', text))
+
+
 def describe_terminal(name: str) -> str:
     if name in TERMINAL_NAMES:
         return TERMINAL_NAMES[name]
