@@ -1,0 +1,2 @@
+"""Materials data that work offline: the structure library and thermodynamic
+data sources."""
