@@ -58,7 +58,7 @@ def test_baseline_resolves_to_hand_converted_values():
     assert d.temperatures_K == (600, 800, 1000, 1200)
     assert (d.duration_ps, d.equilibrate_ps, d.timestep_fs, d.supercell_min_length_A) == (40, 5, pytest.approx(2.0), 10)
     assert [e.name for e in s.engines] == ["vasp", "cp2k"]
-    assert s.data.thermo == "bundled"
+    assert [t.kind for t in s.data.thermo] == ["bundled"]
 
 
 def test_lpsocl_observed_record_and_substitutions():

@@ -615,20 +615,62 @@ class Resolver:
             out.append(m.Engine(name=name, settings=settings, applies_to=applies))
         return out
 
+    THERMO_KINDS = ("bundled", "mp", "chgnet", "entries", "results")
+
     def _data(self, decl: ast.DataDecl, vr: ValueReader) -> m.DataConfig:
-        attrs = self._attrs(decl.body, vr.path, ("thermo", "structures", "results"), what="data")
+        attrs = self._attrs(decl.body, vr.path, ("thermo", "structures"), what="data")
         kw: dict = {}
         if "thermo" in attrs:
-            kw["thermo"] = vr.choice(attrs["thermo"].value, "thermo source", ("bundled", "mp", "chgnet", "results"))
+            v = attrs["thermo"].value
+            items = v.items if isinstance(v, ast.ListValue) else (v,)
+            sources = []
+            for item in items:
+                src = self._thermo_source(item, vr)
+                if src is not None:
+                    if src in sources:
+                        self.rep.error("SSE011", f"thermo source {src.kind} is listed twice", item.span, path=vr.path)
+                        continue
+                    sources.append(src)
+                    self.spans.put(("thermo", len(sources) - 1), vr.path, item.span)
+            if sources:
+                kw["thermo"] = tuple(sources)
         if "structures" in attrs:
             kw["structures"] = vr.choice(attrs["structures"].value, "structure source", ("bundled", "mp"))
-        if "results" in attrs:
-            kw["results"] = vr.string(attrs["results"].value, "results")
-        if kw.get("thermo") == "results" and "results" not in attrs:
-            self.rep.error("SSE012", "thermo = results needs the folder of your results", attrs["thermo"].value.span,
-                           'add: results = "path/to/calculations"', path=vr.path)
         kw = {k: x for k, x in kw.items() if x is not None}
         return m.DataConfig(**kw)
+
+    def _thermo_source(self, v: ast.Value, vr: ValueReader) -> m.ThermoSource | None:
+        if isinstance(v, ast.Ref):
+            kind, span = v.name, v.span
+            if kind in ("entries", "results"):
+                self.rep.error("SSE012", f"{kind} needs a path: {kind}(\"...\")", span,
+                               f'e.g. {kind}("{"my_entries.json" if kind == "entries" else "calculations"}")', path=vr.path)
+                return None
+            if kind not in self.THERMO_KINDS:
+                self.rep.error("SSE014", f"unknown thermo source '{kind}'", span,
+                               did_you_mean(kind, self.THERMO_KINDS) or f"choose from: {', '.join(self.THERMO_KINDS)}",
+                               path=vr.path)
+                return None
+            return m.ThermoSource(kind=kind)
+        if isinstance(v, ast.Call):
+            kind = v.func.name
+            if kind not in ("entries", "results"):
+                self.rep.error("SSE014", f"unknown thermo source '{kind}(...)'", v.func.span,
+                               did_you_mean(kind, ("entries", "results")) or "entries(\"file.json\") or results(\"folder\")",
+                               path=vr.path)
+                return None
+            if len(v.args) != 1 or not isinstance(v.args[0], ast.String) or v.edits:
+                self.rep.error("SSE013", f"{kind}(...) takes one path in quotes", v.span, path=vr.path)
+                return None
+            rel = v.args[0].value
+            if not rel or Path(rel).is_absolute() or ".." in Path(rel).parts or "\n" in rel:
+                self.rep.error("SSE016", f"'{_short(rel)}' must be a relative path inside the study's folder",
+                               v.args[0].span, path=vr.path)
+                return None
+            return m.ThermoSource(kind=kind, path=rel)
+        self.rep.error("SSE013", f"thermo must name a source (bundled, mp, chgnet, entries(...), results(...)), "
+                       f"not {describe(v)}", v.span, path=vr.path)
+        return None
 
     def _run(self, decl: ast.RunDecl, vr: ValueReader) -> m.RunConfig:
         attrs = self._attrs(decl.body, vr.path, ("preview", "executor"), what="run")

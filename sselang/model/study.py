@@ -198,10 +198,19 @@ class Engine(Frozen):
     applies_to: tuple[str, ...] = Field((), description="calculation kinds this block is for; empty = all")
 
 
+class ThermoSource(Frozen):
+    """One source of energies for the convex hulls."""
+
+    kind: Literal["bundled", "mp", "entries", "results", "chgnet"] = Field(
+        description="bundled: the reference dataset shipped with sselang (CHGNet, MP2020 scale); "
+        "mp: Materials Project via mp-api; entries: a ComputedEntry JSON file; "
+        "results: the user's finished calculations; chgnet: ML-potential energies for every phase")
+    path: str | None = Field(None, description="file or folder for entries/results, relative to the study")
+
+
 class DataConfig(Frozen):
-    thermo: Literal["bundled", "mp", "chgnet", "results"] = "bundled"
+    thermo: tuple[ThermoSource, ...] = (ThermoSource(kind="bundled"),)
     structures: Literal["bundled", "mp"] = "bundled"
-    results: str | None = Field(None, description="directory of the user's own DFT results")
 
 
 class Executor(Frozen):
