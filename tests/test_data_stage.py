@@ -1,0 +1,129 @@
+"""The data stage of compile: chemical systems, sources, mixing, lock."""
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import sselang
+from sselang.data.stage import systems_needed
+
+from conftest import ROOT
+
+EX = ROOT / "examples"
+
+
+def test_systems_needed_by_the_baseline_study():
+    s = sselang.load(EX / "baseline.cell")
+    need = systems_needed(s)
+    # by hand: window LPSCl (+Li), window LiNbO3 (+Li), LCO|LPSCl (closed and open to Li),
+    # LiNbO3|LPSCl, LCO|LiNbO3
+    assert set(need) == {"Cl-Li-P-S", "Li-Nb-O", "Cl-Co-Li-O-P-S", "Cl-Li-Nb-O-P-S", "Co-Li-Nb-O"}
+    assert need["Cl-Co-Li-O-P-S"].materials == {"LCO", "LPSCl"}
+    assert len(need["Cl-Co-Li-O-P-S"].reasons) == 1  # closed and open requests share the label
+
+
+def _study(tmp_path, thermo: str, extra: str = "") -> "Path":
+    p = tmp_path / "s.cell"
+    p.write_text('study "mix" { title = "t" }\n'
+                 "material LPSCl {\n  formula = Li6PS5Cl\n  structure = library(\"Li6PS5Cl\")\n}\n"
+                 "analyze LPSCl {\n  window\n}\n"
+                 f"data {{ thermo = {thermo} }}\n" + extra)
+    return p
+
+
+def _compile(path, build, *args):
+    return subprocess.run([sys.executable, "-m", "sselang.cli", "compile", str(path), "--build-dir", str(build), *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_mixing_bundled_and_mp_is_refused_naming_both(tmp_path):
+    p = _study(tmp_path, "[bundled, mp]")
+    r = _compile(p, tmp_path / "build")
+    assert r.returncode == 1
+    assert "error[SSE105]" in r.stderr
+    assert "'bundled'" in r.stderr and "'mp'" in r.stderr and "Cl-Li-P-S" in r.stderr
+    assert not (tmp_path / "build").exists()
+
+
+def test_mp_without_a_key_is_a_diagnostic(tmp_path, monkeypatch):
+    p = _study(tmp_path, "mp")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "MP_API_KEY"}
+    r = subprocess.run([sys.executable, "-m", "sselang.cli", "compile", str(p), "--build-dir", str(tmp_path / "b")],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 1 and "error[SSE104]" in r.stderr and "MP_API_KEY" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not json", "is not JSON"),
+    ("[]", "holds no list of entries"),
+    ('[{"energy": 1}]', "not a pymatgen ComputedEntry"),
+])
+def test_bad_entries_files_are_named(tmp_path, content, message):
+    (tmp_path / "e.json").write_text(content)
+    p = _study(tmp_path, '[entries("e.json")]')
+    r = _compile(p, tmp_path / "build")
+    assert r.returncode == 1 and "error[SSE104]" in r.stderr and message in r.stderr and "e.json" in r.stderr
+
+
+def test_nan_energies_are_refused(tmp_path):
+    from pymatgen.entries.computed_entries import ComputedEntry
+
+    e = ComputedEntry("Li2S", -12.3).as_dict()
+    e["energy"] = math.nan
+    (tmp_path / "e.json").write_text(json.dumps([e]))
+    p = _study(tmp_path, 'entries("e.json")')
+    r = _compile(p, tmp_path / "build")
+    assert r.returncode == 1 and "non-finite energy" in r.stderr
+
+
+def test_lock_gives_an_identical_offline_rebuild_and_notices_changes(tmp_path):
+    shutil.copy(EX / "baseline.cell", tmp_path / "baseline.cell")
+    study = tmp_path / "baseline.cell"
+    r = subprocess.run([sys.executable, "-m", "sselang.cli", "lock", str(study)], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    lock = json.loads((tmp_path / "baseline.cell.lock").read_text())
+    assert set(lock["materials"]) >= {"LPSCl", "LCO", "LiNbO3", "LiIn"}
+    assert all(m["structure"]["species"] for m in lock["materials"].values())
+    a = _compile(study, tmp_path / "b1")
+    assert a.returncode == 0, a.stderr
+    # the rebuild from the lock reads no dataset: hide it
+    b = subprocess.run([sys.executable, "-c",
+                        "import sselang.data.thermo as t, sys; t.BUNDLED = t.BUNDLED.with_name('absent');"
+                        "from sselang.cli import main; sys.argv=['sselang','compile',sys.argv[1],'--build-dir',sys.argv[2]];"
+                        "main()", str(study), str(tmp_path / "b2")], capture_output=True, text=True, timeout=600)
+    assert b.returncode == 0, b.stderr
+    files1 = sorted(p.relative_to(tmp_path / "b1") for p in (tmp_path / "b1").rglob("*") if p.is_file())
+    files2 = sorted(p.relative_to(tmp_path / "b2") for p in (tmp_path / "b2").rglob("*") if p.is_file())
+    assert files1 == files2
+    for f in files1:
+        assert (tmp_path / "b1" / f).read_bytes() == (tmp_path / "b2" / f).read_bytes(), f
+    # a changed material: the lock is out of date, said as a warning
+    study.write_text(study.read_text().replace('structure = library("LiCoO2")', 'structure = library("LiCoO2")\n  order = ewald { seed = 3 }'))
+    c = _compile(study, tmp_path / "b3")
+    assert c.returncode == 0 and "warning[SSE107]" in c.stderr and "'LCO'" in c.stderr
+
+
+@pytest.mark.parametrize("name", ["baseline", "lgps_transport", "coating_screen", "lpsocl"])
+def test_examples_resolve_every_material_and_system_offline(tmp_path, name):
+    r = _compile(EX / f"{name}.cell", tmp_path)
+    assert r.returncode == 0, r.stderr
+    (out,) = tmp_path.iterdir()
+    data = json.loads((out / "data.json").read_text())
+    study = sselang.load(EX / f"{name}.cell")
+    assert set(data["materials"]) == {m.name for m in study.materials}
+    for mname, doc in data["materials"].items():
+        assert (out / "structures" / f"{mname}.cif").exists()
+        assert doc["natoms"] == len(doc["structure"]["species"]) > 0
+    for system in systems_needed(study):
+        entries = data["systems"][system]["entries"]
+        present = {el for e in entries for el in e["composition"]}
+        assert present == set(system.split("-")), system
+        # every element has its elemental reference
+        for el in system.split("-"):
+            assert any(set(e["composition"]) == {el} for e in entries), (system, el)
