@@ -107,25 +107,67 @@ def fmt(files: tuple[Path, ...], check_only: bool) -> None:
               help="where build/<study>/ is written")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def compile_(file: Path, build_dir: Path, fmt: str) -> None:
-    """Check a study and write its build folder (build/<study>/study.json)."""
+    """Check a study, resolve its structures and energies, write build/<study>/.
+
+    Uses <file>.lock when present (see `sselang lock`)."""
     from .checks.printer import render_all, to_json
-    from .compile import write_build
+    from .compile import resolve_data, write_build
     from .pipeline import front_end
 
     fe = front_end(file)
+    data = resolve_data(fe, file) if fe.ok else None
     if fmt == "json":
         click.echo(to_json(fe.diagnostics))
     elif fe.diagnostics:
         click.echo(render_all(fe.diagnostics, fe.sources, _color(sys.stderr)), err=True)
-    if not fe.ok:
+    if not fe.ok or data is None:
         sys.exit(1)
     try:
-        out = write_build(fe.study, fe.sources, build_dir)
+        out = write_build(fe.study, fe.sources, build_dir, data)
     except OSError as e:
         click.echo(f"error: cannot write the build folder {build_dir}: {e.strerror or e}", err=True)
         sys.exit(1)
     if fmt == "text":
-        click.echo(f"compiled {fe.study.id} -> {out}", err=True)
+        click.echo(f"compiled {fe.study.id} -> {out} ({len(data.materials)} structures, "
+                   f"{len(data.systems)} chemical systems)", err=True)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def lock(file: Path) -> None:
+    """Resolve a study's structures and energies afresh and record them in <file>.lock."""
+    from .checks.printer import render_all
+    from .compile import resolve_data, write_lock
+    from .pipeline import front_end
+
+    fe = front_end(file)
+    data = resolve_data(fe, file, use_lock=False) if fe.ok else None
+    if fe.diagnostics:
+        click.echo(render_all(fe.diagnostics, fe.sources, _color(sys.stderr)), err=True)
+    if not fe.ok or data is None:
+        sys.exit(1)
+    try:
+        p = write_lock(fe.study, data, file)
+    except OSError as e:
+        click.echo(f"error: cannot write the lock: {e.strerror or e}", err=True)
+        sys.exit(1)
+    click.echo(f"locked {fe.study.id} -> {p}", err=True)
+
+
+@cli.command(name="library")
+@click.argument("names", nargs=-1)
+def library_(names: tuple[str, ...]) -> None:
+    """List the structure library (or show some phases)."""
+    from .data.library import phases
+
+    table = phases()
+    for n in names or sorted(table):
+        p = table.get(n)
+        if p is None:
+            click.echo(f"{n}: not in the library", err=True)
+            sys.exit(1)
+        occ = "ordered" if p.is_ordered else "partial occupancy"
+        click.echo(f"{p.name:28s} {p.formula:28s} sg {p.spacegroup:3d}  {occ:18s} {p.reference}")
 
 
 @cli.command()

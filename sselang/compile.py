@@ -1,7 +1,12 @@
-"""`sselang compile`: the build folder of a study.
+"""`sselang compile` and `sselang lock`: the build folder of a study.
 
-For now the build holds the resolved study (study.json); the plan, decks,
-analyses and report are added to the same folder by later stages.
+    build/<study>/study.json         the resolved study
+    build/<study>/data.json          what the data stage resolved (the lock's content)
+    build/<study>/structures/*.cif   one ordered structure per material
+    build/<study>/thermo/*.json      the entries of each chemical system the analyses need
+
+Every file names the tool versions and data sources it came from; the same
+study (and lock) gives the same bytes.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
+def dumps(doc) -> str:
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def study_document(study, sources) -> dict:
     return {
         "generator": tool_versions(),
@@ -39,8 +48,75 @@ def study_document(study, sources) -> dict:
     }
 
 
-def write_build(study, sources, build_dir: Path) -> Path:
+def lock_path(study_file: Path) -> Path:
+    return study_file.with_name(study_file.name + ".lock")
+
+
+class LockError(ValueError):
+    pass
+
+
+def read_lock(study_file: Path) -> dict | None:
+    p = lock_path(study_file)
+    if not p.exists():
+        return None
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise LockError(f"{p} is not a readable lock file ({e}); delete it or run `sselang lock` again") from e
+    from .data.stage import LOCK_VERSION
+
+    if not isinstance(doc, dict) or doc.get("lock_version") != LOCK_VERSION:
+        raise LockError(f"{p} is not a lock of this sselang (lock_version {LOCK_VERSION}); run `sselang lock` again")
+    return doc
+
+
+def resolve_data(fe, study_file: Path, use_lock: bool = True):
+    """The data stage on a checked study; diagnostics are added to fe.diagnostics."""
+    from .checks.diagnostics import Reporter
+    from .data.stage import run
+
+    rep = Reporter(str(study_file))
+    lock = None
+    if use_lock:
+        try:
+            lock = read_lock(study_file)
+        except LockError as e:
+            rep.error("SSE108", str(e), None)
+            fe.diagnostics = sorted(fe.diagnostics + rep.sorted(), key=lambda d: d.sort_key())
+            return None
+    result = run(fe.study, fe.spans, rep, study_file.parent, lock)
+    fe.diagnostics = sorted(fe.diagnostics + rep.sorted(), key=lambda d: d.sort_key())
+    return None if rep.has_errors else result
+
+
+def write_build(study, sources, build_dir: Path, data=None) -> Path:
     out = Path(build_dir) / study.id
-    doc = study_document(study, sources)
-    write_text_atomic(out / "study.json", json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_text_atomic(out / "study.json", dumps(study_document(study, sources)))
+    if data is None:
+        return out
+    from .data.thermo import _structure
+
+    lock = data.lock_document(study)
+    write_text_atomic(out / "data.json", dumps(lock))
+    for name, doc in sorted(data.materials.items()):
+        from pymatgen.io.cif import CifWriter
+
+        cif = str(CifWriter(_structure(doc["structure"])))
+        header = f"# {name}: {doc['source']}; sha256 {doc['sha256']}; written by sselang {tool_versions()['sselang']}\n"
+        write_text_atomic(out / "structures" / f"{_safe(name)}.cif", header + cif)
+    for system, doc in sorted(data.systems.items()):
+        write_text_atomic(out / "thermo" / f"{system}.json",
+                          dumps({"system": system, "generator": tool_versions(), "thermo": lock["thermo"], **doc}))
     return out
+
+
+def _safe(name: str) -> str:
+    """A file name for a material name (formulas may hold parentheses)."""
+    return "".join(c if c.isalnum() or c in "._-()" else "_" for c in name)
+
+
+def write_lock(study, data, study_file: Path) -> Path:
+    p = lock_path(study_file)
+    write_text_atomic(p, dumps(data.lock_document(study)))
+    return p

@@ -22,6 +22,7 @@ class FrontEnd:
     study: object | None  # sselang.model.study.Study
     diagnostics: list[Diagnostic]
     sources: dict[str, SourceFile]
+    spans: object | None = None  # sselang.model.resolve.Spans: where each resolved thing was written
 
     @property
     def ok(self) -> bool:
@@ -127,7 +128,7 @@ def _from_source(src: SourceFile, rep: Reporter) -> FrontEnd:
         from .checks.physics import check_study
 
         check_study(study, resolver.spans, rep)
-    return FrontEnd(study if not rep.has_errors else None, rep.sorted(), sources)
+    return FrontEnd(study if not rep.has_errors else None, rep.sorted(), sources, resolver.spans)
 
 
 def _has_code(text: str) -> bool:

@@ -60,7 +60,8 @@ def ordered_cell(p: Phase):
         return s.get_sorted_structure(), None
     opts = p.ordering or {}
     ox = oxidation_states(parse_formula(p.formula))
-    o = order(s, ox, seed=int(opts.get("seed", 0)), keep=1, max_atoms=int(opts.get("max_atoms", 200)))[0]
+    o = order(s, ox, seed=int(opts.get("seed", 0)), keep=1, max_atoms=int(opts.get("max_atoms", 200)),
+              target=parse_formula(p.formula), cell=str(opts.get("cell", "primitive")))[0]
     return o.structure, {"method": o.method, "supercell": list(o.supercell), "seed": o.seed,
                          "arrangements": o.arrangements, "ewald_energy_eV": o.ewald_energy_eV}
 

@@ -26,8 +26,10 @@ MAX_ATOMS_DEFAULT = 200
 SWEEPS = 400
 RESTARTS = 4
 
+# Diagonal supercells of the primitive cell, smallest first, then the most
+# isotropic: NMC811's 10 transition metals need 1x2x5 of the primitive cell.
 SUPERCELLS = sorted(
-    {tuple(d) for d in itertools.product((1, 2, 3), repeat=3)},
+    {tuple(d) for d in itertools.product(range(1, 7), repeat=3) if d[0] * d[1] * d[2] <= 36},
     key=lambda d: (d[0] * d[1] * d[2], max(d) - min(d), d),
 )
 
@@ -75,17 +77,66 @@ def _counts(key, n_sites):
     return out
 
 
-def _supercell_for(s, max_atoms: int):
+def _supercell_for(s, max_atoms: int, target: dict[str, float] | None = None):
     for d in SUPERCELLS:
         n = d[0] * d[1] * d[2]
-        ok = all(_counts(key, len(idx) * n) is not None for key, idx in _groups(s).items())
+        if target is not None:
+            ok = _rounded_counts(s, n, target) is not None
+        else:
+            ok = all(_counts(key, len(idx) * n) is not None for key, idx in _groups(s).items())
         if ok:
             atoms = sum(site.species.num_atoms for site in s) * n
             if atoms > max_atoms:
                 raise OrderingError(f"the smallest ordered cell has {atoms:.0f} atoms (supercell {d}); "
                                     f"the limit is {max_atoms}: raise max_atoms in `order` or use a smaller cell")
             return d
-    raise OrderingError("the occupancies do not become whole numbers in any supercell up to 3x3x3")
+    raise OrderingError("the occupancies do not become whole numbers in any supercell of up to 36 primitive cells")
+
+
+def _rounded_counts(s, n: int, target: dict[str, float]) -> dict[tuple, dict[str, int]] | None:
+    """Whole occupant counts per partial-site group in an n-fold supercell such
+    that the cell holds the target formula exactly.
+
+    Refined occupancies rarely add up to the ideal formula (LGPS: Li10.1Ge1.03P1.97S12
+    as refined); the ordered approximant takes the formula's composition and
+    shares each element's atoms among its partial sites by largest remainder."""
+    comp = s.composition
+    z_est = [comp[el] * n / target[el.symbol] for el in comp if el.symbol in target]
+    if not z_est or set(target) != {el.symbol for el in comp}:
+        return None
+    z = round(sum(z_est) / len(z_est))
+    if z < 1 or any(abs(x - z) / z > 0.05 for x in z_est):
+        return None
+    groups = _groups(s)
+    out: dict[tuple, dict[str, int]] = {key: {} for key in groups}
+    fixed: dict[str, int] = {}
+    for site in s:
+        if site.is_ordered:
+            fixed[site.specie.symbol] = fixed.get(site.specie.symbol, 0) + n
+    for el, amount in target.items():
+        want = amount * z - fixed.get(el, 0)
+        if abs(want - round(want)) > 1e-3 or want < -1e-9:
+            return None
+        want = int(round(want))
+        shares = [(key, sum(x for sym, x in key if sym == el) * len(idx) * n) for key, idx in groups.items()
+                  if any(sym == el for sym, _ in key)]
+        if not shares:
+            if want:
+                return None
+            continue
+        base = {key: int(math.floor(x + 1e-9)) for key, x in shares}
+        rest = want - sum(base.values())
+        order_ = sorted(shares, key=lambda kx: (-(kx[1] - math.floor(kx[1] + 1e-9)), kx[0]))
+        if rest < 0 or rest > len(order_):
+            return None
+        for key, _ in order_[:rest]:
+            base[key] += 1
+        for key, c in base.items():
+            out[key][el] = c
+    for key, idx in groups.items():
+        if sum(out[key].values()) > len(idx) * n:
+            return None
+    return out
 
 
 def arrangements(s) -> float:
@@ -102,17 +153,33 @@ def arrangements(s) -> float:
 
 
 def order(structure, oxidation_states: dict[str, float], seed: int = 0, keep: int = 1,
-          max_atoms: int | None = None) -> list[Ordered]:
-    """The `keep` lowest-Ewald-energy ordered cells of a partially occupied structure."""
+          max_atoms: int | None = None, target: dict[str, float] | None = None,
+          cell: str = "primitive") -> list[Ordered]:
+    """The `keep` lowest-Ewald-energy ordered cells of a partially occupied structure.
+
+    `target` (the formula) fixes the composition of the ordered cell when the
+    occupancies themselves do not add up to whole atoms.  `cell` is the cell
+    whose supercells are tried: "primitive" (smallest approximants) or
+    "conventional" (the cell as given, e.g. the 52-atom argyrodite cell that
+    the literature orders)."""
     from pymatgen.core import Structure
 
     max_atoms = max_atoms or MAX_ATOMS_DEFAULT
     s = Structure.from_sites(structure)
     if s.is_ordered:
         return [Ordered(s, (1, 1, 1), "already ordered", seed, float("nan"), 1.0)]
-    d = _supercell_for(s, max_atoms)
+    if cell == "primitive":
+        s = _primitive(s)
+    try:
+        d = _supercell_for(s, max_atoms)
+    except OrderingError:
+        if target is None:
+            raise
+        d = _supercell_for(s, max_atoms, target)
     if d != (1, 1, 1):
         s.make_supercell(list(d))
+    if any(_counts(key, len(idx)) is None for key, idx in _groups(s).items()):
+        s = _with_whole_occupancies(s, _rounded_counts(s, 1, target))
     missing = {el.symbol for el in s.composition.elements} - set(oxidation_states)
     if missing:
         raise OrderingError(f"no oxidation state for {', '.join(sorted(missing))}")
@@ -120,6 +187,28 @@ def order(structure, oxidation_states: dict[str, float], seed: int = 0, keep: in
     if n_arr <= EXACT_LIMIT:
         return _exact(s, oxidation_states, keep, d, seed, n_arr)
     return _anneal(s, oxidation_states, keep, d, seed, n_arr)
+
+
+def _primitive(s):
+    """The primitive cell (partial sites count as their species mixture), so
+    supercells are counted in the smallest repeat unit."""
+    try:
+        p = s.get_primitive_structure(tolerance=0.01)
+    except Exception:  # noqa: BLE001 - keep the cell as given if symmetry search fails
+        return s
+    return p if len(p) < len(s) else s
+
+
+def _with_whole_occupancies(s, counts):
+    """The structure with each partial group's occupancy set to its whole counts."""
+    from pymatgen.core import Composition
+
+    t = s.copy()
+    for key, idx in _groups(s).items():
+        occ = {el: c / len(idx) for el, c in counts[key].items() if c}
+        for i in idx:
+            t.replace(i, Composition(occ) if occ else Composition({key[0][0]: 1e-9}), properties=s[i].properties)
+    return t
 
 
 def _exact(s, ox, keep, d, seed, n_arr) -> list[Ordered]:
@@ -241,3 +330,29 @@ def apply_edits(structure, edits) -> object:
                 sp[e.species] += amount_cell * r / total
                 s.replace(i, Composition(sp), properties=s[i].properties)
     return s
+
+
+def random_order(structure, seed: int = 0, max_atoms: int | None = None) -> list[Ordered]:
+    """One random arrangement of the partial sites (a seeded draw, no energy ranking)."""
+    import numpy as np
+    from pymatgen.core import Structure
+
+    s = _primitive(Structure.from_sites(structure))
+    d = _supercell_for(s, max_atoms or MAX_ATOMS_DEFAULT)
+    if d != (1, 1, 1):
+        s.make_supercell(list(d))
+    rng = np.random.default_rng(seed)
+    occupant: dict[int, str | None] = {}
+    for key, idx in _groups(s).items():
+        counts = _counts(key, len(idx))
+        occ = [sym for sym, c in sorted(counts.items()) for _ in range(c)] + [None] * (len(idx) - sum(counts.values()))
+        for i, sym in zip(idx, rng.permutation(np.array(occ, dtype=object))):
+            occupant[i] = sym
+    species, coords = [], []
+    for i, site in enumerate(s):
+        sym = site.specie.symbol if site.is_ordered else occupant[i]
+        if sym is not None:
+            species.append(sym)
+            coords.append(site.frac_coords)
+    st = Structure(s.lattice, species, coords).get_sorted_structure()
+    return [Ordered(st, d, "random", seed, float("nan"), arrangements(s))]

@@ -270,6 +270,20 @@ class Resolver:
         if fname == "mp" and not re.fullmatch(r"mp-\d+", ref):
             self.rep.error("SSE013", f"'{ref}' is not a Materials Project id", v.args[0].span, 'ids look like "mp-1234"', path=path)
             return None
+        if fname == "library":
+            from ..data.library import LibraryError, phases
+
+            try:
+                known = phases()
+            except LibraryError as e:  # a broken installation, not the user's study
+                self.rep.error("SSE099", f"the structure library cannot be read: {e}", v.span, path=path)
+                return None
+            if ref not in known:
+                guess = closest(ref, known, cutoff=0.6)
+                self.rep.error("SSE101", f"no phase '{_short(ref)}' in the structure library", v.args[0].span,
+                               f"did you mean '{guess}'?" if guess else "`sselang library` lists the phases; "
+                               "or give the structure with file(\"...\")", path=path)
+                return None
         edits = []
         for e in v.edits or ():
             amount = vr.number(e.amount, f"{e.op} amount")
@@ -292,13 +306,13 @@ class Resolver:
         return m.StructureSource(kind=fname, ref=ref, edits=tuple(edits))
 
     def _order(self, v: ast.Value, vr: ValueReader, path: str) -> m.Ordering | None:
-        methods = ("ewald", "random", "sqs")
+        methods = ("ewald", "random")
         if isinstance(v, ast.Ref):
             head, body = v.ident, None
         elif isinstance(v, ast.BlockValue):
             head, body = v.head, v.body
         else:
-            self.rep.error("SSE013", f"order must be ewald {{ ... }}, random {{ ... }} or sqs {{ ... }}, not {describe(v)}",
+            self.rep.error("SSE013", f"order must be ewald { ... } or random { ... }, not {describe(v)}",
                            v.span, path=path)
             return None
         if head.name not in methods:

@@ -42,7 +42,7 @@ class StructureSource(Frozen):
 class Ordering(Frozen):
     """How a partially occupied structure becomes an ordered DFT cell."""
 
-    method: Literal["ewald", "random", "sqs"] = "ewald"
+    method: Literal["ewald", "random"] = "ewald"
     seed: int = 0
     keep: int = Field(1, description="number of lowest-energy orderings kept")
     max_atoms: int | None = None

@@ -1,0 +1,227 @@
+"""The data stage of `compile`: materials -> ordered structures, analyses ->
+chemical systems -> entries, from the study's sources or from its lock.
+
+Diagnostics (SSE1xx) point at the material or the thermo source concerned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..checks.diagnostics import Reporter
+from ..model import study as m
+from .thermo import DataError
+
+LOCK_VERSION = 1
+
+
+@dataclass
+class Need:
+    reasons: list[str] = field(default_factory=list)
+    materials: set[str] = field(default_factory=set)  # whose own energy the system must hold
+
+
+def systems_needed(study: m.Study) -> dict[str, Need]:
+    """Chemical systems ('Cl-Li-P-S') the analyses need, why, and for which materials."""
+    out: dict[str, Need] = {}
+
+    def add(elements, why, *materials):
+        need = out.setdefault("-".join(sorted(elements)), Need())
+        if why not in need.reasons:
+            need.reasons.append(why)
+        need.materials.update(materials)
+
+    for a in study.analyses:
+        cell = study.cell(a.target) if a.target_kind == "cell" else None
+        for r in a.requests:
+            if r.kind in ("window", "profile"):
+                add(set(study.material(r.material).composition) | {"Li"}, f"{r.kind} {r.material}", r.material)
+            elif r.kind == "reactivity":
+                els = set(study.material(r.a).composition) | set(study.material(r.b).composition)
+                add(els | ({r.open_element} if r.open_element else set()), f"reactivity {r.label}", r.a, r.b)
+            elif r.kind == "screen" and cell is not None:
+                base = set(study.material(cell.cathode.material).composition) | set(
+                    study.material(cell.electrolyte.material).composition)
+                for c in r.candidates:
+                    add(set(study.material(c).composition) | base | {"Li"}, f"screen candidate {c}", c,
+                        cell.cathode.material, cell.electrolyte.material)
+    return dict(sorted(out.items()))
+
+
+def material_inputs(mat: m.Material) -> str:
+    """Fingerprint of what decides a material's structure (for the lock)."""
+    blob = json.dumps({"formula": mat.formula, "structure": mat.structure.model_dump(mode="json"),
+                       "order": mat.order.model_dump(mode="json") if mat.order else None}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def sources_inputs(study: m.Study) -> str:
+    blob = json.dumps([t.model_dump(mode="json") for t in study.data.thermo], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def entry_record(e, source: str) -> dict:
+    """An entry as the lock and the build keep it: no structure, every number."""
+    return {
+        "id": e.entry_id,
+        "formula": e.composition.reduced_formula,
+        "composition": {el.symbol: float(n) for el, n in sorted(e.composition.items())},
+        "energy_eV": round(float(e.energy), 6),  # corrected total energy
+        "uncorrected_energy_eV": round(float(e.uncorrected_energy), 6),
+        "correction_eV": round(float(e.correction), 6),
+        "source": source,
+    }
+
+
+def entry_from_record(r: dict):
+    from pymatgen.entries.computed_entries import ComputedEntry, ConstantEnergyAdjustment
+
+    adj = [ConstantEnergyAdjustment(r["correction_eV"], name="correction as recorded")] if r["correction_eV"] else []
+    return ComputedEntry(r["composition"], r["uncorrected_energy_eV"], energy_adjustments=adj, entry_id=r["id"],
+                         parameters={"source": r["source"]})
+
+
+@dataclass
+class DataResult:
+    materials: dict[str, dict] = field(default_factory=dict)  # name -> ResolvedMaterial.document() + inputs
+    systems: dict[str, dict] = field(default_factory=dict)  # system -> {reasons, sources, entries}
+    sources: list[dict] = field(default_factory=list)
+
+    def lock_document(self, study: m.Study) -> dict:
+        from ..compile import tool_versions
+
+        return {
+            "lock_version": LOCK_VERSION,
+            "study": study.id,
+            "generator": tool_versions(),
+            "thermo": {"inputs": sources_inputs(study), "sources": self.sources},
+            "materials": self.materials,
+            "systems": self.systems,
+        }
+
+
+def _at(spans, rep: Reporter, code: str, msg: str, key, help=None, warning=False, fallback=None):
+    path, span = spans.get(key)
+    if span is None and fallback is not None:
+        path, span = spans.get(fallback)
+    (rep.warning if warning else rep.error)(code, msg, span, help, path=path)
+
+
+def run(study: m.Study, spans, rep: Reporter, study_dir: Path, lock: dict | None) -> DataResult:
+    from .materials import resolve as resolve_material
+
+    res = DataResult()
+    # ---- structures ---------------------------------------------------------------------
+    for mat in study.materials:
+        inputs = material_inputs(mat)
+        locked = (lock or {}).get("materials", {}).get(mat.name)
+        if locked is not None and locked.get("inputs") == inputs:
+            res.materials[mat.name] = locked
+            continue
+        if lock is not None:
+            _at(spans, rep, "SSE107", f"the lock has {'no' if locked is None else 'an outdated'} structure for "
+                f"'{mat.name}'; it is resolved again", ("material", mat.name),
+                "run `sselang lock` to record it", warning=True)
+        try:
+            r = resolve_material(mat, study_dir)
+        except DataError as e:
+            _at(spans, rep, "SSE102", f"{mat.name}: {e}", ("material", mat.name, "structure"),
+                fallback=("material", mat.name))
+            continue
+        res.materials[mat.name] = dict(r.document(), inputs=inputs)
+    # ---- energies -------------------------------------------------------------------------
+    needed = systems_needed(study)
+    if not needed:
+        return res
+    src_inputs = sources_inputs(study)
+    lock_ok = lock is not None and lock.get("thermo", {}).get("inputs") == src_inputs
+    locked_systems = (lock or {}).get("systems", {}) if lock_ok else {}
+    if lock is not None and not lock_ok:
+        _at(spans, rep, "SSE107", "the lock was made with other thermo sources; energies are fetched again",
+            ("thermo", 0), "run `sselang lock` to record them", warning=True)
+    if lock_ok and all(k in locked_systems for k in needed):
+        res.sources = lock["thermo"]["sources"]
+        res.systems = {k: locked_systems[k] for k in needed}
+        return res
+    from .thermo import mixing, open_sources
+
+    try:
+        sources = open_sources(study.data.thermo, study_dir)
+    except DataError as e:
+        _at(spans, rep, "SSE104", str(e), ("thermo", 0))
+        return res
+    res.sources = [s.describe() for s in sources]
+    for system, a, b in mixing(sources, [frozenset(k.split("-")) for k in needed]):
+        _at(spans, rep, "SSE105", f"thermo sources '{a.name}' ({a.scheme}) and '{b.name}' ({b.scheme}) would both "
+            f"give energies for {'-'.join(sorted(system))}", ("thermo", 0),
+            "a phase diagram takes one energy scheme: keep one of the two for this chemical system")
+    if rep.has_errors:
+        return res
+    for key, need in needed.items():
+        if key in locked_systems:
+            res.systems[key] = locked_systems[key]
+            continue
+        elements = frozenset(key.split("-"))
+        feeding = [s for s in sources if s.covers(elements)]
+        if not feeding:
+            names = ", ".join(s.name for s in sources)
+            _at(spans, rep, "SSE106", f"no thermo source has the elements of {key} ({names})", ("thermo", 0),
+                "add a source that covers them, e.g. mp or entries(\"...\")")
+            continue
+        records: dict[str, dict] = {}
+        try:
+            for s in feeding:
+                for e in s.entries(elements):
+                    rec = entry_record(e, s.name)
+                    records.setdefault(rec["id"] or f"{s.name}:{rec['formula']}:{len(records)}", rec)
+        except DataError as e:
+            _at(spans, rep, "SSE104", str(e), ("thermo", 0))
+            continue
+        res.systems[key] = {"reasons": need.reasons, "sources": [s.name for s in feeding],
+                            "entries": [records[k] for k in sorted(records)]}
+    _material_energies(study, res, spans, rep, needed)
+    return res
+
+
+def _material_energies(study: m.Study, res: DataResult, spans, rep: Reporter, needed) -> None:
+    """Each analysed material must have its own energy in its systems' entries:
+    a library phase is there already; a derived one (edits, a file) gets a
+    CHGNet energy when the potential is installed."""
+    from . import ml
+
+    analysed = sorted({x for need in needed.values() for x in need.materials})
+    for name in analysed:
+        mat = study.material(name)
+        doc = res.materials.get(name)
+        if doc is None:
+            continue
+        src = doc["source"]
+        systems = [k for k in res.systems if name in needed[k].materials]
+        library_name = src.split(":", 1)[1] if src.startswith("library:") and not mat.structure.edits else None
+        has = all(any(e["id"] in (f"bundled:{library_name}", f"chgnet:{library_name}")
+                      for e in res.systems[k]["entries"]) for k in systems) if library_name else False
+        if has or not systems:
+            continue
+        if not ml.available():
+            _at(spans, rep, "SSE106", f"no energy for {name} ({src}{' with edits' if mat.structure.edits else ''}): "
+                "it is in no dataset and the CHGNet potential is not installed", ("material", name),
+                "pip install torch==2.13.0 chgnet (or give its energy in entries(\"...\"))", warning=True)
+            continue
+        from .thermo import _structure
+
+        r = ml.relax(_structure(doc["structure"]))
+        rec = {"id": f"study:{name}", "formula": doc["formula"],
+               "composition": {k: float(v) for k, v in sorted(_structure(r.structure).composition.as_dict().items())},
+               "energy_eV": r.energy_eV, "uncorrected_energy_eV": r.energy_eV, "correction_eV": 0.0,
+               "source": "chgnet (study material)"}
+        for k in systems:
+            entries = res.systems[k]["entries"]
+            if rec["id"] not in {e["id"] for e in entries}:
+                entries.append(rec)
+                entries.sort(key=lambda e: e["id"])
+            if any(s != "bundled" and s != "chgnet" for s in res.systems[k]["sources"]):
+                _at(spans, rep, "SSE105", f"the CHGNet energy of {name} would join DFT energies in {k}",
+                    ("material", name), "give its DFT energy in entries(\"...\") or results(\"...\")", warning=True)
