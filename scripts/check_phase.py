@@ -37,7 +37,12 @@ def main() -> int:
             continue
         p = table[n]
         probs = problems(p)
-        s = build(p)
+        try:
+            s = build(p)
+        except Exception as e:  # noqa: BLE001 - already listed among the problems
+            print(f"{n}: {probs or e}")
+            bad += 1
+            continue
         line = f"{n:28s} {s.composition.reduced_formula:18s} sg {p.spacegroup:3d} {len(s):4d} sites  "
         line += "ordered" if p.is_ordered else "partial"
         if args.chgnet and p.is_ordered and not probs:

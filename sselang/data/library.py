@@ -60,6 +60,7 @@ class Phase:
     source_file: str
     note: str = ""
     ordering: dict | None = None  # how the build orders a partially occupied phase
+    mixed_valence: bool = False  # peroxides, polysulfides, polyphosphides: no single-state charge balance
 
     @property
     def is_ordered(self) -> bool:
@@ -81,7 +82,7 @@ def _phase(d: dict, source: str) -> Phase:
         return Phase(name=d["name"], formula=d.get("formula", d["name"]), spacegroup=int(d["spacegroup"]),
                      setting=d.get("setting"), lattice={k: float(v) for k, v in d["lattice"].items()},
                      sites=tuple(sites), reference=d["reference"], source_file=source, note=d.get("note", ""),
-                     ordering=d.get("ordering"))
+                     ordering=d.get("ordering"), mixed_valence=bool(d.get("mixed_valence", False)))
     except (KeyError, TypeError, ValueError) as e:
         raise LibraryError(f"{source}: phase {d.get('name', '?')}: bad record ({e})") from e
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from .thermo import SCHEME_CHGNET, DataError, Source
 
-FMAX = 0.05
-STEPS = 800
+# the dataset build's relaxation settings, so study materials and library
+# phases are relaxed on one footing
+from .build import FMAX, STEPS  # noqa: E402
 
 
 def available() -> bool:

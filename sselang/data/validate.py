@@ -11,7 +11,7 @@ from __future__ import annotations
 from .library import Phase, build
 
 MIN_DISTANCE_A = 1.1  # shorter than any bond between the heavy atoms of this field (C-O 1.28, B-O 1.37)
-MIN_DISTANCE_H_A = 0.8  # O-H 0.97
+MIN_DISTANCE_H_A = 0.7  # H-H in H2 0.74, O-H 0.97
 
 
 def problems(p: Phase) -> list[str]:
@@ -34,7 +34,7 @@ def problems(p: Phase) -> list[str]:
         out.append(f"sites give {s.composition.reduced_formula if p.is_ordered else s.composition}, "
                    f"formula says {p.formula}")
     b = charge_balance(want)
-    if not b.balanced:
+    if not b.balanced and not p.mixed_valence:
         out.append(f"{p.formula} is not charge balanced ({b.residual:+g})")
     # overlapping sites: total occupancy above 1 at one position
     dm = s.distance_matrix
