@@ -24,8 +24,27 @@ class Need:
     materials: set[str] = field(default_factory=set)  # whose own energy the system must hold
 
 
-def systems_needed(study: m.Study) -> dict[str, Need]:
-    """Chemical systems ('Cl-Li-P-S') the analyses need, why, and for which materials."""
+def screen_only(study: m.Study) -> set[str]:
+    """Materials that appear only as screening candidates: a screen reports a
+    candidate it has no data for, so such a material is not an error."""
+    used: set[str] = set()
+    cands: set[str] = set()
+    for c in study.cells:
+        used.update([c.cathode.material, c.electrolyte.material, c.anode.material, *(x.material for x in c.coatings)])
+    for a in study.analyses:
+        if a.target_kind == "material":
+            used.add(a.target)
+        for r in a.requests:
+            if r.kind == "screen":
+                cands.update(r.candidates)
+            else:
+                used.update(getattr(r, f) for f in ("material", "a", "b") if hasattr(r, f))
+    return cands - used
+
+
+def systems_needed(study: m.Study, skip: set[str] = frozenset()) -> dict[str, Need]:
+    """Chemical systems ('Cl-Li-P-S') the analyses need, why, and for which
+    materials (candidates in `skip`, which have no data, are left out)."""
     out: dict[str, Need] = {}
 
     def add(elements, why, *materials):
@@ -46,6 +65,8 @@ def systems_needed(study: m.Study) -> dict[str, Need]:
                 base = set(study.material(cell.cathode.material).composition) | set(
                     study.material(cell.electrolyte.material).composition)
                 for c in r.candidates:
+                    if c in skip:
+                        continue
                     add(set(study.material(c).composition) | base | {"Li"}, f"screen candidate {c}", c,
                         cell.cathode.material, cell.electrolyte.material)
     return dict(sorted(out.items()))
@@ -89,6 +110,7 @@ class DataResult:
     materials: dict[str, dict] = field(default_factory=dict)  # name -> ResolvedMaterial.document() + inputs
     systems: dict[str, dict] = field(default_factory=dict)  # system -> {reasons, sources, entries}
     sources: list[dict] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)  # screen candidates without data
 
     def lock_document(self, study: m.Study) -> dict:
         from ..compile import tool_versions
@@ -100,6 +122,7 @@ class DataResult:
             "thermo": {"inputs": sources_inputs(study), "sources": self.sources},
             "materials": self.materials,
             "systems": self.systems,
+            "unresolved": sorted(self.unresolved),
         }
 
 
@@ -114,6 +137,7 @@ def run(study: m.Study, spans, rep: Reporter, study_dir: Path, lock: dict | None
     from .materials import resolve as resolve_material
 
     res = DataResult()
+    optional = screen_only(study)
     # ---- structures ---------------------------------------------------------------------
     for mat in study.materials:
         inputs = material_inputs(mat)
@@ -128,12 +152,17 @@ def run(study: m.Study, spans, rep: Reporter, study_dir: Path, lock: dict | None
         try:
             r = resolve_material(mat, study_dir)
         except DataError as e:
-            _at(spans, rep, "SSE102", f"{mat.name}: {e}", ("material", mat.name, "structure"),
-                fallback=("material", mat.name))
+            if mat.name in optional:
+                _at(spans, rep, "SSE102", f"screen candidate {mat.name} is left out: {e}",
+                    ("material", mat.name, "structure"), fallback=("material", mat.name), warning=True)
+                res.unresolved.append(mat.name)
+            else:
+                _at(spans, rep, "SSE102", f"{mat.name}: {e}", ("material", mat.name, "structure"),
+                    fallback=("material", mat.name))
             continue
         res.materials[mat.name] = dict(r.document(), inputs=inputs)
     # ---- energies -------------------------------------------------------------------------
-    needed = systems_needed(study)
+    needed = systems_needed(study, set(res.unresolved))
     if not needed:
         return res
     src_inputs = sources_inputs(study)
