@@ -967,4 +967,108 @@ CATALOG: dict[str, Entry] = {
         "rewriting the offending entry differently usually works around it.",
         example_is_file=False,
     ),
+    "SSE101": _e(
+        "unknown library structure", "error",
+        """library("...") names a phase of the structure library bundled with sselang; this
+        name is not one of them. The library holds crystallographic tables (space group,
+        lattice, Wyckoff positions, literature reference) of the electrolytes, cathodes,
+        coatings and competing phases of the field; `sselang library` lists them.""",
+        """
+        study "demo" { title = "Example" }
+
+        material LPSCl {
+          formula   = Li6PS5Cl
+          structure = library("Li6PSCl5")
+        }
+
+        analyze LPSCl { window }
+        """,
+        "use a name from `sselang library`, or give the structure as file(\"...\").",
+    ),
+    "SSE102": _e(
+        "no structure for a material", "error",
+        """When a study is compiled each material becomes an ordered crystal structure: the
+        library phase (edits applied, partial occupancies ordered by Ewald energy), a
+        structure file, or a Materials Project entry. This failed: the formula is in no
+        library record, the file is missing or unreadable, the structure's composition is not
+        the material's formula, or the ordering needs a cell above max_atoms. A screening
+        candidate without a structure is left out of the screen with a warning instead.""",
+        """
+        $ sselang compile study.cell
+        study.cell:8:15: error[SSE102]: LGPS: structure file LGPS.cif does not exist
+        """,
+        "give the structure with file(\"...\") or mp(\"mp-...\"), or correct the formula or the edits.",
+        example_is_file=False,
+    ),
+    "SSE104": _e(
+        "thermo source unusable", "error",
+        """A source in `data { thermo = ... }` cannot give energies: mp needs the mp-api package
+        and a Materials Project key in MP_API_KEY; entries("file.json") must be a readable JSON
+        list of pymatgen ComputedEntry objects with finite energies; results("folder") must be
+        a folder of finished calculations.""",
+        """
+        $ sselang compile study.cell
+        study.cell:12:17: error[SSE104]: thermo source 'mp' needs an API key
+          in MP_API_KEY
+        """,
+        "set MP_API_KEY (and pip install mp-api), fix the file named in the message, or use bundled.",
+        example_is_file=False,
+    ),
+    "SSE105": _e(
+        "energies of two schemes would mix", "error",
+        """A phase diagram is only meaningful if all its energies come from one scheme. DFT
+        energies (mp, results) and ML-potential energies (bundled, chgnet) carry different
+        errors, and entries without the MP2020 corrections are on another scale again; two
+        sources of different schemes may not both feed one chemical system. As a warning, the
+        same code says when a study material's CHGNet energy joins DFT energies.""",
+        """
+        $ sselang compile study.cell
+        study.cell:14:17: error[SSE105]: thermo sources 'bundled' (CHGNet 0.3.0
+          (MP2020 scale)) and 'mp' (MP2020 GGA/GGA+U) would both give energies
+          for Cl-Li-P-S
+        """,
+        "keep one source per chemical system (e.g. thermo = mp, or thermo = bundled).",
+        example_is_file=False,
+    ),
+    "SSE106": _e(
+        "no energies for a chemical system or material", "error",
+        """An analysis needs the energies of every phase of a chemical system, and of the
+        analysed material itself. No listed source covers the system's elements, or (a
+        warning) a derived material has no energy because it is in no dataset and the CHGNet
+        potential is not installed to compute one.""",
+        """
+        $ sselang compile study.cell
+        study.cell:3:10: warning[SSE106]: no energy for LPSOC (library:Li6PS5Cl
+          with edits): it is in no dataset and the CHGNet potential is not
+          installed
+        """,
+        "add a source that covers the elements, install chgnet, or give the energy in entries(\"...\").",
+        example_is_file=False,
+    ),
+    "SSE107": _e(
+        "the lock is out of date", "warning",
+        """The study's .lock records the structures and energies a compile used, so a rebuild
+        is offline and byte-identical. A material whose structure source, edits or ordering
+        changed, or thermo sources that changed, no longer match the lock: those parts are
+        resolved again and the build differs from the locked one.""",
+        """
+        $ sselang compile study.cell
+        study.cell:11:10: warning[SSE107]: the lock has an outdated structure
+          for 'LCO'; it is resolved again
+        """,
+        "run `sselang lock study.cell` and commit the new lock with the study.",
+        example_is_file=False,
+    ),
+    "SSE108": _e(
+        "unreadable lock file", "error",
+        """The study's .lock file is not a JSON lock of this version of sselang (truncated,
+        edited by hand into invalid JSON, or written by another version).""",
+        """
+        $ sselang compile study.cell
+        study.cell: error[SSE108]: study.cell.lock is not a readable lock file
+          (Expecting value: line 1 column 1 (char 0))
+        """,
+        "delete the lock or run `sselang lock study.cell` again.",
+        example_is_file=False,
+    ),
 }
