@@ -161,3 +161,38 @@ def test_examples_resolve_every_material_and_system_offline(tmp_path, name):
         # every element has its elemental reference
         for el in system.split("-"):
             assert any(set(e["composition"]) == {el} for e in entries), (system, el)
+
+
+def _write_entries(path, corrected: bool):
+    from pymatgen.entries.computed_entries import ComputedEntry, ConstantEnergyAdjustment
+
+    def entry(formula, e, corr=0.0):
+        adj = [ConstantEnergyAdjustment(corr, name="MP2020 anion correction (sulfide)")] if corrected and corr else []
+        return ComputedEntry(formula, e, energy_adjustments=adj, entry_id=f"test-{formula}").as_dict()
+
+    # raw GGA energies of mp-51 (Li), mp-96 (S, per 32-atom cell / 32 x 1), mp-1153 (Li2S) from the MP2020 fit set
+    path.write_text(json.dumps([entry("Li", -1.90705183), entry("S", -4.136449866875),
+                                entry("Li2S", -3 * 3.987513076666667, -0.503)]))
+
+
+def test_an_entries_file_feeds_its_system(tmp_path):
+    _write_entries(tmp_path / "e.json", corrected=True)
+    p = tmp_path / "s.cell"
+    p.write_text('study "e" { title = "t" }\nmaterial Li2S {\n  formula = Li2S\n}\nanalyze Li2S {\n  window\n}\n'
+                 'data { thermo = entries("e.json") }\n')
+    r = _compile(p, tmp_path / "build")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((tmp_path / "build" / "e" / "thermo" / "Li-S.json").read_text())
+    assert [e["id"] for e in doc["entries"]] == ["test-Li", "test-Li2S", "test-S"]
+    (li2s,) = [e for e in doc["entries"] if e["id"] == "test-Li2S"]
+    assert li2s["energy_eV"] == pytest.approx(-3 * 3.987513076666667 - 0.503)
+    assert doc["thermo"]["sources"][0]["scheme"] == "MP2020 GGA/GGA+U"
+
+
+def test_uncorrected_entries_never_mix_with_the_bundled_dataset(tmp_path):
+    _write_entries(tmp_path / "e.json", corrected=False)
+    p = tmp_path / "s.cell"
+    p.write_text('study "e" { title = "t" }\nmaterial Li2S {\n  formula = Li2S\n}\nanalyze Li2S {\n  window\n}\n'
+                 'data { thermo = [bundled, entries("e.json")] }\n')
+    r = _compile(p, tmp_path / "build")
+    assert r.returncode == 1 and "error[SSE105]" in r.stderr and "uncorrected" in r.stderr and "Li-S" in r.stderr

@@ -276,18 +276,8 @@ def _anneal(s, ox, keep, d, seed, n_arr) -> list[Ordered]:
     best.sort(key=lambda x: x[0])
     out = []
     for rank, (energy, key) in enumerate(best[:keep]):
-        species, coords = [], []
-        occupied = {}
-        for (idx, _), a in zip(slots, key):
-            for site_i, sym in zip(idx, a):
-                occupied[int(site_i)] = sym
-        for i, site in enumerate(s):
-            sym = site.specie.symbol if site.is_ordered else occupied[i]
-            if sym is not None:
-                species.append(sym)
-                coords.append(site.frac_coords)
-        st = Structure(s.lattice, species, coords).get_sorted_structure()
-        out.append(Ordered(st, d, "ewald-anneal", seed, energy, n_arr, rank,
+        occupied = {int(site_i): sym for (idx, _), a in zip(slots, key) for site_i, sym in zip(idx, a)}
+        out.append(Ordered(_filled(s, occupied), d, "ewald-anneal", seed, energy, n_arr, rank,
                            [f"{n_arr:.3g} arrangements; simulated annealing, {RESTARTS} restarts x {SWEEPS} sweeps"]))
     return out
 
@@ -348,11 +338,17 @@ def random_order(structure, seed: int = 0, max_atoms: int | None = None) -> list
         occ = [sym for sym, c in sorted(counts.items()) for _ in range(c)] + [None] * (len(idx) - sum(counts.values()))
         for i, sym in zip(idx, rng.permutation(np.array(occ, dtype=object))):
             occupant[i] = sym
+    return [Ordered(_filled(s, occupant), d, "random", seed, float("nan"), arrangements(s))]
+
+
+def _filled(s, occupant: dict[int, str | None]):
+    """The ordered structure: each partial site i holds occupant[i] (None: vacant)."""
+    from pymatgen.core import Structure
+
     species, coords = [], []
     for i, site in enumerate(s):
         sym = site.specie.symbol if site.is_ordered else occupant[i]
         if sym is not None:
             species.append(sym)
             coords.append(site.frac_coords)
-    st = Structure(s.lattice, species, coords).get_sorted_structure()
-    return [Ordered(st, d, "random", seed, float("nan"), arrangements(s))]
+    return Structure(s.lattice, species, coords).get_sorted_structure()

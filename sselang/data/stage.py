@@ -209,6 +209,12 @@ def run(study: m.Study, spans, rep: Reporter, study_dir: Path, lock: dict | None
         except DataError as e:
             _at(spans, rep, "SSE104", str(e), ("thermo", 0))
             continue
+        missing = [el for el in sorted(elements) if not any(set(r["composition"]) == {el} for r in records.values())]
+        if missing:
+            _at(spans, rep, "SSE106", f"no elemental reference for {', '.join(missing)} in {key} "
+                f"(sources: {', '.join(s.name for s in feeding)})", ("thermo", 0),
+                "a phase diagram needs every element's own entry: add a source that has it")
+            continue
         res.systems[key] = {"reasons": need.reasons, "sources": [s.name for s in feeding],
                             "entries": [records[k] for k in sorted(records)]}
     _material_energies(study, res, spans, rep, needed)
@@ -229,9 +235,11 @@ def _material_energies(study: m.Study, res: DataResult, spans, rep: Reporter, ne
             continue
         src = doc["source"]
         systems = [k for k in res.systems if name in needed[k].materials]
-        library_name = src.split(":", 1)[1] if src.startswith("library:") and not mat.structure.edits else None
-        has = all(any(e["id"] in (f"bundled:{library_name}", f"chgnet:{library_name}")
-                      for e in res.systems[k]["entries"]) for k in systems) if library_name else False
+        # a library phase (no edits) is the phase of its formula: any entry of that formula
+        # stands for it; an edited or file structure is a phase of its own
+        is_library_phase = src.startswith("library:") and not mat.structure.edits
+        has = is_library_phase and all(any(e["formula"] == doc["formula"] for e in res.systems[k]["entries"])
+                                       for k in systems)
         if has or not systems:
             continue
         if not ml.available():

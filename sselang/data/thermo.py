@@ -137,30 +137,32 @@ def load_entries_file(path: Path) -> list:
 
 
 @dataclass
-class EntriesSource(Source):
+class _ListSource(Source):
+    """A source holding its entries in memory (a file, a folder of results)."""
+
     path: Path = field(default=Path("."))
     _entries: list = field(default_factory=list, repr=False)
 
+    def covers(self, elements: frozenset[str]) -> bool:
+        # any entry inside the system feeds its hull (and could mix with another scheme)
+        return any({el.symbol for el in e.composition} <= elements for e in self._entries)
+
+    def entries(self, elements: frozenset[str]) -> list:
+        return [e for e in self._entries if {el.symbol for el in e.composition} <= elements]
+
+
+@dataclass
+class EntriesSource(_ListSource):
     @classmethod
     def open(cls, rel: str, base: Path) -> "EntriesSource":
         entries = load_entries_file(base / rel)
         return cls(name=f'entries("{rel}")', scheme=_scheme_of(entries), fidelity=f"user entries ({rel})",
                    path=base / rel, _entries=entries)
 
-    def covers(self, elements: frozenset[str]) -> bool:
-        return any({el.symbol for el in e.composition} <= elements for e in self._entries) and elements <= {
-            el.symbol for e in self._entries for el in e.composition}
-
-    def entries(self, elements: frozenset[str]) -> list:
-        return [e for e in self._entries if {el.symbol for el in e.composition} <= elements]
-
 
 # ---- results of the user's calculations ----------------------------------------------------
 @dataclass
-class ResultsSource(Source):
-    path: Path = field(default=Path("."))
-    _entries: list = field(default_factory=list, repr=False)
-
+class ResultsSource(_ListSource):
     @classmethod
     def open(cls, rel: str, base: Path) -> "ResultsSource":
         import warnings
@@ -188,12 +190,6 @@ class ResultsSource(Source):
             entries = MaterialsProject2020Compatibility(check_potcar=False).process_entries(raw, clean=True)
         return cls(name=f'results("{rel}")', scheme=SCHEME_MP2020, fidelity="DFT (user results)", path=root,
                    _entries=entries)
-
-    def covers(self, elements: frozenset[str]) -> bool:
-        return any({el.symbol for el in e.composition} <= elements for e in self._entries)
-
-    def entries(self, elements: frozenset[str]) -> list:
-        return [e for e in self._entries if {el.symbol for el in e.composition} <= elements]
 
 
 # ---- Materials Project --------------------------------------------------------------------
