@@ -15,6 +15,12 @@ def test_phase_is_sound(name):
     assert problems(phases()[name]) == []
 
 
+def test_quick_names_agree_with_the_parsed_library():
+    from sselang.data.library import quick_names
+
+    assert quick_names() == set(PHASES)
+
+
 def test_every_record_names_its_reference():
     for p in phases().values():
         assert len(p.reference) > 15, p.name

@@ -30,7 +30,6 @@ checks the result with spglib (the stated space group) and pymatgen.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -89,6 +88,8 @@ def _phase(d: dict, source: str) -> Phase:
 
 @lru_cache(maxsize=1)
 def phases() -> dict[str, Phase]:
+    import tomllib
+
     out: dict[str, Phase] = {}
     for path in sorted(PHASES_DIR.glob("*.toml")):
         with open(path, "rb") as fh:
@@ -103,6 +104,16 @@ def phases() -> dict[str, Phase]:
 
 def names() -> list[str]:
     return sorted(phases())
+
+
+@lru_cache(maxsize=1)
+def quick_names() -> frozenset[str]:
+    """The phase names without parsing the tables (for `check`, which must stay
+    fast); tests/test_library.py checks it agrees with the parsed library."""
+    import re
+
+    pattern = re.compile(r'^name\s*=\s*"([^"]+)"', re.M)
+    return frozenset(n for path in PHASES_DIR.glob("*.toml") for n in pattern.findall(path.read_text(encoding="utf-8")))
 
 
 # ---- symmetry ----------------------------------------------------------------------

@@ -271,11 +271,11 @@ class Resolver:
             self.rep.error("SSE013", f"'{ref}' is not a Materials Project id", v.args[0].span, 'ids look like "mp-1234"', path=path)
             return None
         if fname == "library":
-            from ..data.library import LibraryError, phases
+            from ..data.library import quick_names
 
             try:
-                known = phases()
-            except LibraryError as e:  # a broken installation, not the user's study
+                known = quick_names()
+            except OSError as e:  # a broken installation, not the user's study
                 self.rep.error("SSE099", f"the structure library cannot be read: {e}", v.span, path=path)
                 return None
             if ref not in known:
