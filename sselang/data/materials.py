@@ -94,10 +94,13 @@ def resolve(mat: m.Material, study_dir: Path) -> ResolvedMaterial:
             s = apply_edits(s, src.edits)
         except OrderingError as e:
             raise DataError(str(e)) from e
+        label += " with " + "; ".join(
+            f"substitute {e.species} -> {e.new_species} {e.amount:g}" if e.op == "substitute" else f"{e.op} {e.species} {e.amount:g}"
+            for e in src.edits)
     want = Composition(mat.composition).reduced_composition
     got = s.composition.reduced_composition
     if not _same(want, got):
-        raise DataError(f"the structure ({label}{' with edits' if src.edits else ''}) has composition "
+        raise DataError(f"the structure ({label}) has composition "
                         f"{s.composition.formula.replace(' ', '')}, not {mat.formula}")
     ordering = None
     if not s.is_ordered:

@@ -243,7 +243,7 @@ def _material_energies(study: m.Study, res: DataResult, spans, rep: Reporter, ne
         if has or not systems:
             continue
         if not ml.available():
-            _at(spans, rep, "SSE106", f"no energy for {name} ({src}{' with edits' if mat.structure.edits else ''}): "
+            _at(spans, rep, "SSE106", f"no energy for {name} ({src}): "
                 "it is in no dataset and the CHGNet potential is not installed", ("material", name),
                 "pip install torch==2.13.0 chgnet (or give its energy in entries(\"...\"))", warning=True)
             continue
