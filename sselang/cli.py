@@ -134,6 +134,36 @@ def compile_(file: Path, build_dir: Path, fmt: str) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"), show_default=True)
+def plan(file: Path, build_dir: Path) -> None:
+    """Show the calculations a study needs and what compile would add, change or keep."""
+    from .checks.printer import render_all
+    from .compile import resolve_data
+    from .pipeline import front_end
+    from .plan import make_plan, render, status
+
+    fe = front_end(file)
+    data = resolve_data(fe, file) if fe.ok else None
+    if fe.diagnostics:
+        click.echo(render_all(fe.diagnostics, fe.sources, _color(sys.stderr)), err=True)
+    if not fe.ok or data is None:
+        sys.exit(1)
+    p = make_plan(fe.study, data)
+    marks = {"add": "+", "change": "~", "keep": "=", "results": "="}
+    counts: dict[str, int] = {}
+    for c in p.calculations:
+        st = status(build_dir / fe.study.id / "calcs" / c.id, render(c))
+        counts[st] = counts.get(st, 0) + 1
+        note = "  (holds results: never touched)" if st == "results" else ""
+        click.echo(f"{marks[st]} {c.id:48s} {c.natoms:4d} atoms  {c.why}{note}")
+    for s in p.skipped:
+        click.echo(f"! {s}")
+    click.echo(f"\nplan: {counts.get('add', 0)} to add, {counts.get('change', 0)} to change, "
+               f"{counts.get('keep', 0) + counts.get('results', 0)} to keep")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def lock(file: Path) -> None:
     """Resolve a study's structures and energies afresh and record them in <file>.lock."""
     from .checks.printer import render_all

@@ -108,7 +108,29 @@ def write_build(study, sources, build_dir: Path, data=None) -> Path:
     for system, doc in sorted(data.systems.items()):
         write_text_atomic(out / "thermo" / f"{system}.json",
                           dumps({"system": system, "generator": tool_versions(), "thermo": lock["thermo"], **doc}))
+    from .plan import make_plan, write_calculations
+
+    plan = make_plan(study, data)
+    report = write_calculations(plan, out)
+    write_text_atomic(out / "plan.json", dumps({
+        "generator": tool_versions(),
+        "calculations": [{"id": c.id, "kind": c.kind, "material": c.material, "engine": c.engine, "natoms": c.natoms,
+                          "why": c.why, "status": st} for c, (_, st) in zip(plan.calculations, report)],
+        "not_planned": plan.skipped,
+    }))
+    write_manifest(out)
     return out
+
+
+def write_manifest(out: Path) -> None:
+    """sha256 of every file sselang wrote (results written by engines are not listed)."""
+    from .plan import OUTPUT_FILES
+
+    files = {}
+    for p in sorted(out.rglob("*")):
+        if p.is_file() and p.name != "manifest.json" and p.name not in OUTPUT_FILES and not p.name.startswith("."):
+            files[str(p.relative_to(out))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    write_text_atomic(out / "manifest.json", dumps({"generator": tool_versions(), "files": files}))
 
 
 def _safe(name: str) -> str:

@@ -1,0 +1,184 @@
+"""The plan: the calculations a study needs, each with a stable id.
+
+    relax-<material>-<engine>-<hash>           every material an analysis uses
+    static-<material>-<engine>-<hash>          where an analysis needs its energy
+    md-<material>-<T>K-<engine>-<hash>         one AIMD run per diffusion temperature
+
+The hash covers everything the deck is written from (structure, settings,
+kind, engine, deck version), so an id names one set of inputs for good: a
+changed input is a new calculation, and a directory that holds results is
+never rewritten (see write_calculations).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DECK_VERSION = 1  # part of every id: bump when the decks change for the same inputs
+ENGINES_WITH_DECKS = ("vasp",)
+OUTPUT_FILES = ("OUTCAR", "vasprun.xml", "XDATCAR", "OSZICAR", "CONTCAR", "cp2k.out", "pw.out")
+
+
+@dataclass(frozen=True)
+class Calculation:
+    id: str
+    kind: str  # relax | static | md
+    material: str
+    engine: str
+    settings: dict
+    structure: dict  # structure document (lattice, species, frac_coords)
+    why: str  # which analysis needs it
+
+    @property
+    def natoms(self) -> int:
+        return len(self.structure["species"])
+
+
+@dataclass
+class Plan:
+    calculations: list[Calculation] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # engines without decks yet, etc.
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:40]
+
+
+def _id(kind, material, engine, settings, structure, extra="") -> str:
+    blob = json.dumps([kind, engine, settings, structure, DECK_VERSION], sort_keys=True)
+    h = hashlib.sha256(blob.encode()).hexdigest()[:10]
+    return f"{kind}-{_safe(material)}{extra}-{engine}-{h}"
+
+
+def supercell_for(lattice_abc, min_length: float) -> list[int]:
+    """Multipliers that bring every lattice vector to at least min_length Å."""
+    return [max(1, math.ceil(min_length / a - 1e-9)) for a in lattice_abc]
+
+
+def _md_cell(s, min_length: float):
+    """The cell (as ordered, or its primitive) whose diagonal supercell reaching
+    min_length has the fewest atoms: the argyrodite's 52-atom cell (9.85 Å)
+    would need 416 atoms for 10 Å, its 26-atom primitive fewer."""
+    cands = [s]
+    try:
+        p = s.get_primitive_structure(tolerance=0.01)
+        if len(p) < len(s):
+            cands.append(p.get_reduced_structure())
+    except Exception:  # noqa: BLE001 - keep the ordered cell
+        pass
+    return min(cands, key=lambda c: (len(c) * math.prod(supercell_for(c.lattice.abc, min_length)), -len(c)))
+
+
+def engines_for(study, group: str) -> list:
+    """Engine blocks that apply to a calculation group (relax, static, diffusion)."""
+    blocks = [e for e in study.engines if not e.applies_to or group in e.applies_to]
+    if not blocks and not study.engines:
+        from .model.study import Engine
+
+        return [Engine(name="vasp")]
+    return blocks
+
+
+def _settings(engine, extra: dict) -> dict:
+    s = {k: v for k, v in engine.settings.items() if not k.endswith("_unit")}
+    s.update(extra)
+    return s
+
+
+def make_plan(study, data) -> Plan:
+    from .data.ml import structure_doc
+    from .data.stage import systems_needed
+    from .data.thermo import _structure
+
+    plan = Plan()
+    need_energy = sorted({m for n in systems_needed(study, set(data.unresolved)).values() for m in n.materials})
+    structural = []
+    for a in study.analyses:
+        for r in a.requests:
+            if r.kind in ("diffusion", "barrier"):
+                structural.append(r.material)
+    for name in sorted(set(need_energy) | set(structural)):
+        doc = data.materials.get(name)
+        if doc is None:
+            continue
+        for kind, group in (("relax", "relax"), ("static", "static")):
+            if kind == "static" and name not in need_energy:
+                continue
+            for eng in engines_for(study, group):
+                if eng.name not in ENGINES_WITH_DECKS:
+                    plan.skipped.append(f"{kind} {name} with {eng.name}: no {eng.name} decks yet")
+                    continue
+                st = _settings(eng, {})
+                cid = _id(kind, name, eng.name, st, doc["structure"])
+                plan.calculations.append(Calculation(cid, kind, name, eng.name, st, doc["structure"],
+                                                     "energy for the phase diagrams" if kind == "static"
+                                                     else "relaxed structure"))
+    for a in study.analyses:
+        for r in a.requests:
+            if r.kind != "diffusion" or r.material not in data.materials:
+                continue
+            s = _md_cell(_structure(data.materials[r.material]["structure"]), r.supercell_min_length_A)
+            mult = supercell_for(s.lattice.abc, r.supercell_min_length_A)
+            doc = structure_doc(s * mult)
+            steps = int(round(r.duration_ps * 1000 / r.timestep_fs))
+            for eng in engines_for(study, "diffusion"):
+                if eng.name not in ENGINES_WITH_DECKS:
+                    plan.skipped.append(f"md {r.material} with {eng.name}: no {eng.name} decks yet")
+                    continue
+                for t in r.temperatures_K:
+                    st = _settings(eng, {"temperature_K": t, "timestep_fs": r.timestep_fs, "steps": steps,
+                                         "supercell": mult, "equilibrate_ps": r.equilibrate_ps})
+                    cid = _id("md", r.material, eng.name, st, doc, extra=f"-{t:g}K")
+                    plan.calculations.append(Calculation(cid, "md", r.material, eng.name, st, doc,
+                                                         f"diffusion at {t:g} K ({'x'.join(map(str, mult))} supercell)"))
+    seen, unique = set(), []
+    for c in plan.calculations:
+        if c.id not in seen:
+            seen.add(c.id)
+            unique.append(c)
+    plan.calculations = unique
+    return plan
+
+
+def render(calc: Calculation) -> dict[str, str]:
+    from . import __version__
+    from .data.thermo import _structure
+    from .decks import DeckRequest
+
+    req = DeckRequest(calc.kind, _structure(calc.structure), calc.settings, calc.material)
+    if calc.engine == "vasp":
+        from .decks.vasp import render as vasp
+
+        return vasp(req, calc.id, __version__)
+    raise ValueError(f"no decks for engine {calc.engine}")
+
+
+def status(calc_dir: Path, files: dict[str, str]) -> str:
+    """add (new), keep (same inputs), results (holds outputs: untouched)."""
+    if not calc_dir.exists():
+        return "add"
+    if any((calc_dir / f).exists() for f in OUTPUT_FILES):
+        return "results"
+    same = all((calc_dir / n).exists() and (calc_dir / n).read_text(encoding="utf-8") == t for n, t in files.items())
+    return "keep" if same else "change"
+
+
+def write_calculations(plan: Plan, out: Path) -> list[tuple[str, str]]:
+    """Write every calculation's deck under out/calcs/<id>/; a directory that
+    holds results is never touched. Returns (id, status) per calculation."""
+    from .util.atomic import write_text_atomic
+
+    report = []
+    for c in plan.calculations:
+        d = out / "calcs" / c.id
+        files = render(c)
+        st = status(d, files)
+        if st in ("add", "change"):
+            for name, text in sorted(files.items()):
+                write_text_atomic(d / name, text)
+        report.append((c.id, st))
+    return report

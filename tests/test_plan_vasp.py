@@ -1,0 +1,76 @@
+"""The plan and the VASP decks."""
+
+import subprocess
+import sys
+
+import pytest
+from pymatgen.io.vasp import Incar, Kpoints, Poscar
+
+from sselang.plan import supercell_for
+
+from conftest import ROOT
+
+EX = ROOT / "examples"
+
+
+@pytest.fixture(scope="module")
+def lgps_build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build")
+    r = subprocess.run([sys.executable, "-m", "sselang.cli", "compile", str(EX / "lgps_transport.cell"),
+                        "--build-dir", str(out)], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    return out / "lgps-transport"
+
+
+def test_supercell_multipliers_reach_the_minimum_length():
+    assert supercell_for((8.69, 8.69, 12.60), 10.0) == [2, 2, 1]
+    assert supercell_for((10.0, 5.0, 3.4), 10.0) == [1, 2, 3]
+
+
+def test_one_md_run_per_temperature_with_the_study_values(lgps_build):
+    calcs = sorted(p for p in (lgps_build / "calcs").iterdir() if p.name.startswith("md-"))
+    temps = sorted(int(p.name.split("-")[2].rstrip("K")) for p in calcs)
+    assert temps == [600, 750, 900, 1050, 1200]
+    for d in calcs:
+        incar = Incar.from_str((d / "INCAR").read_text())
+        poscar = Poscar.from_str((d / "POSCAR").read_text())
+        n = len(poscar.structure)
+        # the per-atom criterion, not pymatgen MPMDSet's relaxation EDIFF; no bogus tag
+        assert incar["EDIFF"] == pytest.approx(1e-5 * n)
+        assert "EDIFF_PER_ATOM" not in incar
+        # the study's `encut = 280 eV for = diffusion` wins over the set's default
+        assert incar["ENCUT"] == pytest.approx(280.0)
+        assert (incar["IBRION"], incar["ISYM"], incar["SMASS"], incar["POTIM"]) == (0, 0, 0, 2.0)
+        assert incar["NSW"] == 25000  # 50 ps / 2 fs
+        assert incar["TEBEG"] == incar["TEEND"] == int(d.name.split("-")[2].rstrip("K"))
+        assert Kpoints.from_str((d / "KPOINTS").read_text()).kpts == [(1, 1, 1)]
+        assert min(poscar.structure.lattice.abc) >= 10.0
+        assert (d / "POTCAR.spec").read_text().split() == ["Li_sv", "Ge_d", "P", "S"]
+        assert "study" in (d / "README.md").read_text()
+
+
+def test_a_calculation_that_holds_results_is_never_touched(tmp_path):
+    build = tmp_path / "b"
+    cmd = [sys.executable, "-m", "sselang.cli", "compile", str(EX / "lgps_transport.cell"), "--build-dir", str(build)]
+    assert subprocess.run(cmd, capture_output=True, timeout=900).returncode == 0
+    d = next(p for p in (build / "lgps-transport" / "calcs").iterdir() if p.name.startswith("md-LGPS-600K"))
+    (d / "OUTCAR").write_text("a finished run\n")
+    (d / "INCAR").write_text("edited by hand on the cluster\n")
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0
+    assert (d / "OUTCAR").read_text() == "a finished run\n"
+    assert (d / "INCAR").read_text() == "edited by hand on the cluster\n"
+    plan = subprocess.run([sys.executable, "-m", "sselang.cli", "plan", str(EX / "lgps_transport.cell"),
+                           "--build-dir", str(build)], capture_output=True, text=True, timeout=900)
+    assert plan.returncode == 0 and "holds results: never touched" in plan.stdout
+    assert "0 to add" in plan.stdout
+
+
+def test_manifest_lists_every_written_file(lgps_build):
+    import hashlib
+    import json
+
+    manifest = json.loads((lgps_build / "manifest.json").read_text())["files"]
+    for rel, digest in manifest.items():
+        assert hashlib.sha256((lgps_build / rel).read_bytes()).hexdigest() == digest
+    assert any(k.startswith("calcs/md-LGPS-600K") and k.endswith("INCAR") for k in manifest)
