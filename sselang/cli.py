@@ -140,7 +140,7 @@ def plan(file: Path, build_dir: Path) -> None:
     from .checks.printer import render_all
     from .compile import resolve_data
     from .pipeline import front_end
-    from .plan import make_plan, render, status
+    from .plan import files_for, make_plan, status
 
     fe = front_end(file)
     data = resolve_data(fe, file) if fe.ok else None
@@ -152,7 +152,7 @@ def plan(file: Path, build_dir: Path) -> None:
     marks = {"add": "+", "change": "~", "keep": "=", "results": "="}
     counts: dict[str, int] = {}
     for c in p.calculations:
-        st = status(build_dir / fe.study.id / "calcs" / c.id, render(c))
+        st = status(build_dir / fe.study.id / "calcs" / c.id, files_for(c, fe.study.run.executor))
         counts[st] = counts.get(st, 0) + 1
         note = "  (holds results: never touched)" if st == "results" else ""
         click.echo(f"{marks[st]} {c.id:48s} {c.natoms:4d} atoms  {c.why}{note}")

@@ -111,7 +111,7 @@ def write_build(study, sources, build_dir: Path, data=None) -> Path:
     from .plan import make_plan, write_calculations
 
     plan = make_plan(study, data)
-    report = write_calculations(plan, out)
+    report = write_calculations(plan, out, study.run.executor)
     write_text_atomic(out / "plan.json", dumps({
         "generator": tool_versions(),
         "calculations": [{"id": c.id, "kind": c.kind, "material": c.material, "engine": c.engine, "natoms": c.natoms,

@@ -21,6 +21,7 @@ from pathlib import Path
 DECK_VERSION = 1  # part of every id: bump when the decks change for the same inputs
 ENGINES_WITH_DECKS = ("vasp",)
 OUTPUT_FILES = ("OUTCAR", "vasprun.xml", "XDATCAR", "OSZICAR", "CONTCAR", "cp2k.out", "pw.out")
+# a calculation directory with any of these holds results: sselang never writes into it
 
 
 @dataclass(frozen=True)
@@ -167,18 +168,37 @@ def status(calc_dir: Path, files: dict[str, str]) -> str:
     return "keep" if same else "change"
 
 
-def write_calculations(plan: Plan, out: Path) -> list[tuple[str, str]]:
-    """Write every calculation's deck under out/calcs/<id>/; a directory that
-    holds results is never touched. Returns (id, status) per calculation."""
+def files_for(c: Calculation, executor=None) -> dict[str, str]:
+    """Every file of a calculation directory: the deck and its job script."""
+    from . import __version__
+    from .decks.jobs import job_script
+
+    files = render(c)
+    files["job.sh"] = job_script(c, executor, __version__)
+    return files
+
+
+def write_calculations(plan: Plan, out: Path, executor=None) -> list[tuple[str, str]]:
+    """Write every calculation's deck under out/calcs/<id>/ and the job arrays
+    under out/jobs/; a directory that holds results is never touched.
+    Returns (id, status) per calculation."""
+    from . import __version__
+    from .decks.jobs import array_script
     from .util.atomic import write_text_atomic
 
     report = []
     for c in plan.calculations:
         d = out / "calcs" / c.id
-        files = render(c)
+        files = files_for(c, executor)
         st = status(d, files)
         if st in ("add", "change"):
             for name, text in sorted(files.items()):
                 write_text_atomic(d / name, text)
         report.append((c.id, st))
+    series: dict[str, list[Calculation]] = {}
+    for c in plan.calculations:
+        if c.kind == "md":
+            series.setdefault(f"md-{_safe(c.material)}-{c.engine}", []).append(c)
+    for name, calcs in sorted(series.items()):
+        write_text_atomic(out / "jobs" / f"{name}.sh", array_script(name, calcs, executor, __version__))
     return report

@@ -74,3 +74,21 @@ def test_manifest_lists_every_written_file(lgps_build):
     for rel, digest in manifest.items():
         assert hashlib.sha256((lgps_build / rel).read_bytes()).hexdigest() == digest
     assert any(k.startswith("calcs/md-LGPS-600K") and k.endswith("INCAR") for k in manifest)
+
+
+def test_job_scripts_take_the_run_block_resources(tmp_path):
+    study = tmp_path / "s.cell"
+    study.write_text('study "jobs" { title = "t" }\nmaterial LPS {\n  formula = Li3PS4\n  structure = library("Li3PS4")\n}\n'
+                     "analyze LPS {\n  diffusion {\n    temperatures = [600, 900, 1200] K\n    duration = 20 ps\n  }\n}\n"
+                     'run {\n  executor = slurm { partition = "batch"  walltime = 12 h  nodes = 2 }\n}\n')
+    r = subprocess.run([sys.executable, "-m", "sselang.cli", "compile", str(study), "--build-dir", str(tmp_path / "b")],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "b" / "jobs"
+    (array,) = (out / "jobs").glob("md-LPS-vasp.sh")
+    text = array.read_text()
+    assert "#SBATCH --array=0-2" in text and "#SBATCH --nodes=2" in text and "#SBATCH --time=12:00:00" in text
+    assert "#SBATCH --partition=batch" in text and text.count('"md-LPS-') == 3
+    for d in (out / "calcs").iterdir():
+        job = (d / "job.sh").read_text()
+        assert "srun vasp_std" in job and "#SBATCH --nodes=2\n" in job

@@ -337,6 +337,27 @@ CATALOG: dict[str, Entry] = {
         """,
         "choose another name, e.g. LPS or Li2S_phase.",
     ),
+    "SSE018": _e(
+        "unsafe name for a job script", "error",
+        """Values that sselang writes into job scripts (the SLURM partition and account) must
+        be single words of letters, digits, '.', '_' and '-'. A space, a quote or an escaped
+        newline would change the script: `partition = "batch\\n#SBATCH --nodes=100"` would
+        add a line to every job.""",
+        """
+        study "demo" { title = "Example" }
+
+        material LPS {
+          formula = Li3PS4
+        }
+
+        analyze LPS { window }
+
+        run {
+          executor = slurm { partition = "batch queue" }
+        }
+        """,
+        "write the partition or account name exactly as SLURM knows it.",
+    ),
     "SSE020": _e(
         "unknown name", "error",
         """A name refers to no material, cell or role of this study and is not a chemical

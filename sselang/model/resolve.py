@@ -715,6 +715,11 @@ class Resolver:
                     for k in ("partition", "account"):
                         if k in ea:
                             ekw[k] = vr.string(ea[k].value, k)
+                            # written into #SBATCH lines: one safe word, never a second line
+                            if ekw[k] is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", ekw[k]):
+                                self.rep.error("SSE018", f"{k} '{_short(ekw[k])}' is not a valid SLURM name",
+                                               ea[k].value.span, "letters, digits, '.', '_' and '-' only", path=vr.path)
+                                ekw[k] = None
                     if "walltime" in ea:
                         t = vr.quantity(ea["walltime"].value, "time", "walltime")
                         if t is not None and t <= 0:
