@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DECK_VERSION = 1  # part of every id: bump when the decks change for the same inputs
-ENGINES_WITH_DECKS = ("vasp",)
+ENGINES_WITH_DECKS = ("vasp", "qe")
 OUTPUT_FILES = ("OUTCAR", "vasprun.xml", "XDATCAR", "OSZICAR", "CONTCAR", "cp2k.out", "pw.out")
 # a calculation directory with any of these holds results: sselang never writes into it
 
@@ -155,7 +155,22 @@ def render(calc: Calculation) -> dict[str, str]:
         from .decks.vasp import render as vasp
 
         return vasp(req, calc.id, __version__)
-    raise ValueError(f"no decks for engine {calc.engine}")
+    if calc.engine == "qe":
+        from .decks.qe import render as qe
+
+        files = qe(req, calc.id, __version__)
+    elif calc.engine == "cp2k":
+        from .decks.cp2k import render as cp2k
+
+        files = cp2k(req)
+    else:
+        raise ValueError(f"no decks for engine {calc.engine}")
+    deck = next(iter(files.values()))
+    comments = [ln.lstrip("!# ").rstrip() for ln in deck.splitlines() if ln.startswith(("!", "#"))]
+    files["README.md"] = (f"# {calc.id}\n\n{calc.why}\n\n- engine: {calc.engine}\n- material: {calc.material}, "
+                          f"{calc.natoms} atoms\n- written by sselang {__version__}\n\n## Defaults and why\n\n"
+                          + "\n".join(f"- {c}" for c in comments if c) + "\n")
+    return files
 
 
 def status(calc_dir: Path, files: dict[str, str]) -> str:

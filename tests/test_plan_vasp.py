@@ -28,7 +28,7 @@ def test_supercell_multipliers_reach_the_minimum_length():
 
 
 def test_one_md_run_per_temperature_with_the_study_values(lgps_build):
-    calcs = sorted(p for p in (lgps_build / "calcs").iterdir() if p.name.startswith("md-"))
+    calcs = sorted(p for p in (lgps_build / "calcs").iterdir() if p.name.startswith("md-") and "-vasp-" in p.name)
     temps = sorted(int(p.name.split("-")[2].rstrip("K")) for p in calcs)
     assert temps == [600, 750, 900, 1050, 1200]
     for d in calcs:
@@ -53,7 +53,7 @@ def test_a_calculation_that_holds_results_is_never_touched(tmp_path):
     build = tmp_path / "b"
     cmd = [sys.executable, "-m", "sselang.cli", "compile", str(EX / "lgps_transport.cell"), "--build-dir", str(build)]
     assert subprocess.run(cmd, capture_output=True, timeout=900).returncode == 0
-    d = next(p for p in (build / "lgps-transport" / "calcs").iterdir() if p.name.startswith("md-LGPS-600K"))
+    d = next(p for p in (build / "lgps-transport" / "calcs").iterdir() if p.name.startswith("md-LGPS-600K-vasp"))
     (d / "OUTCAR").write_text("a finished run\n")
     (d / "INCAR").write_text("edited by hand on the cluster\n")
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
@@ -92,3 +92,24 @@ def test_job_scripts_take_the_run_block_resources(tmp_path):
     for d in (out / "calcs").iterdir():
         job = (d / "job.sh").read_text()
         assert "srun vasp_std" in job and "#SBATCH --nodes=2\n" in job
+
+
+def test_qe_decks_parse_back_and_take_the_family_cutoffs(lgps_build):
+    import io
+
+    from ase.io import read
+    from pymatgen.io.pwscf import PWInput
+
+    (relax,) = (lgps_build / "calcs").glob("relax-LGPS-qe-*")
+    text = (relax / "pw.in").read_text()
+    pw = PWInput.from_str(text)
+    # SSSP efficiency 1.3.0: Li 40/320, Ge 40/320, P 30/240, S 35/280 Ry -> the largest
+    assert (pw.sections["system"]["ecutwfc"], pw.sections["system"]["ecutrho"]) == (40, 320)
+    assert pw.sections["control"]["calculation"] == "vc-relax"
+    assert pw.structure.composition.reduced_formula == "Li10Ge(PS6)2"
+    assert read(io.StringIO(text), format="espresso-in").get_chemical_formula() == "Ge2Li20P4S24"
+    for md in (lgps_build / "calcs").glob("md-LGPS-*-qe-*"):
+        text = (md / "pw.in").read_text()
+        assert "K_POINTS gamma" in text and "ion_temperature = 'svr'" in text
+        assert "dt = 41.341" in text  # 2 fs in Rydberg atomic units (0.048378 fs)
+        assert "nstep = 25000" in text

@@ -35,6 +35,7 @@ ENGINE_CHOICES = {
     ("vasp", "functional"): ("PBE", "PBEsol", "r2SCAN"),
     ("qe", "functional"): ("PBE", "PBEsol"),
     ("cp2k", "functional"): ("PBE", "PBEsol"),
+    ("qe", "pseudos"): ("SSSP-efficiency",),
 }
 CALCULATION_KINDS = ("relax", "static", "diffusion", "barrier", "interface", "window", "reactivity")
 DIRECTIONS = ("x", "y", "z", "a", "b", "c", "xy", "xz", "yz", "ab", "ac", "bc", "xyz", "abc")

@@ -1,0 +1,91 @@
+"""Quantum ESPRESSO (pw.x) decks: relax, vc-relax, md.
+
+Pseudopotential file names and cutoffs come from a named family (the SSSP
+efficiency library by default, table in decks/data/); the cutoffs are the
+largest the family recommends for the elements present.  k-points come from a
+spacing in reciprocal space (2π included, like VASP's KSPACING); MD runs at
+the Gamma point with the stochastic velocity rescaling (CSVR) thermostat.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+from . import DeckRequest, environment
+
+RY_IN_EV = 13.605693122994
+AU_TIME_FS = 0.048378  # pw.x's time unit (Rydberg atomic units) in fs
+DEFAULT_KSPACING = 0.3  # 1/Å, 2π included
+CONV_THR_PER_ATOM = 1e-9  # Ry
+KINDS = {"relax": "vc-relax", "static": "scf", "md": "md"}
+
+
+@lru_cache(maxsize=None)
+def family(name: str) -> dict:
+    import tomllib
+
+    files = {"SSSP-efficiency": "sssp_efficiency_1.3.0.toml"}
+    if name not in files:
+        raise ValueError(f"unknown pseudopotential family {name!r}; known: {', '.join(files)}")
+    with open(Path(__file__).with_name("data") / files[name], "rb") as fh:
+        return tomllib.load(fh)
+
+
+def kpoints(structure, spacing: float) -> list[int]:
+    return [max(1, math.ceil(b / spacing - 1e-9)) for b in structure.lattice.reciprocal_lattice.abc]
+
+
+def render(req: DeckRequest, calc_id: str = "calculation", version: str = "") -> dict[str, str]:
+    from pymatgen.core import Element
+
+    s = req.structure
+    user = req.settings
+    fam_name = str(user.get("pseudos", "SSSP-efficiency"))
+    fam = family(fam_name)
+    symbols = sorted({site.specie.symbol for site in s}, key=lambda e: Element(e).Z)
+    missing = [e for e in symbols if e not in fam["element"]]
+    if missing:
+        raise ValueError(f"the {fam_name} table here has no pseudopotential for {', '.join(missing)}")
+    defaults = []
+    if "ecutwfc" in user:  # engine settings are stored in eV
+        ecutwfc = round(float(user["ecutwfc"]) / RY_IN_EV, 2)
+    else:
+        ecutwfc = max(fam["element"][e]["cutoff_wfc"] for e in symbols)
+        defaults.append(("ecutwfc", f"{ecutwfc} Ry", f"largest {fam_name} {fam['version']} recommendation"))
+    if "ecutrho" in user:
+        ecutrho = round(float(user["ecutrho"]) / RY_IN_EV, 2)
+    else:
+        ecutrho = max(fam["element"][e]["cutoff_rho"] for e in symbols)
+        defaults.append(("ecutrho", f"{ecutrho} Ry", f"largest {fam_name} {fam['version']} recommendation"))
+    spacing = float(user.get("kspacing", DEFAULT_KSPACING))
+    if "kspacing" not in user and req.kind != "md":
+        defaults.append(("k-points", f"spacing {spacing} 1/Å", "about the Materials Project density"))
+    conv = CONV_THR_PER_ATOM * len(s)
+    defaults.append(("conv_thr", f"{conv:.1e} Ry", f"{CONV_THR_PER_ATOM:g} Ry per atom"))
+    pseudo_dir = str(user.get("pseudo_dir", "./pseudo"))
+    if "pseudo_dir" not in user:
+        defaults.append(("pseudo_dir", pseudo_dir, "link or copy the family's files there"))
+    if any(c in pseudo_dir for c in "'\n\r"):
+        raise ValueError("pseudo_dir must not contain quotes or line breaks")
+    spin = bool(user.get("spin", any(Element(e).is_transition_metal for e in symbols)))
+    species = [{"symbol": e, "mass": f"{float(Element(e).atomic_mass):.4f}", "filename": fam["element"][e]["filename"],
+                "magnetization": 0.5 if Element(e).is_transition_metal else 0.0} for e in symbols]
+    ctx = dict(
+        calc_id=calc_id, version=version, description=_describe(req), defaults=defaults,
+        calculation=KINDS[req.kind], pseudo_dir=pseudo_dir, nat=len(s), species=species,
+        ecutwfc=ecutwfc, ecutrho=ecutrho, nspin=2 if spin else 1, conv_thr=f"{conv:.1e}",
+        cell=[[f"{x:.8f}" for x in row] for row in s.lattice.matrix],
+        positions=[(site.specie.symbol, *(f"{x:.8f}" for x in site.frac_coords)) for site in s],
+        gamma=req.kind == "md", kpts=kpoints(s, spacing),
+        nstep=int(user.get("steps", 200)), dt=round(float(user.get("timestep_fs", 2.0)) / AU_TIME_FS, 3),
+        temperature=float(user.get("temperature_K", 300.0)),
+    )
+    return {"pw.in": environment().get_template("qe/pw.in.j2").render(**ctx)}
+
+
+def _describe(req: DeckRequest) -> str:
+    if req.kind == "md":
+        return f"NVT MD at {req.settings['temperature_K']:g} K, {req.settings['steps']} steps"
+    return {"relax": "relaxation of ions and cell (vc-relax)", "static": "static total energy (scf)"}[req.kind]
