@@ -26,6 +26,10 @@ def test_wheel_ships_grammar_and_templates(wheel):
     assert "sselang/_data/grammar/sselang.lark" in names
     assert any(n.startswith("sselang/_data/templates/") for n in names)
     assert "sselang/model/units.txt" in names
+    assert "sselang/data/bundled/entries.json.gz" in names
+    assert "sselang/data/phases/core.toml" in names
+    assert "sselang/decks/data/sssp_efficiency_1.3.0.toml" in names
+    assert "sselang/_data/templates/vasp/md.INCAR.j2" in names
     meta = next(n for n in names if n.endswith("METADATA"))
     text = zipfile.ZipFile(wheel).read(meta).decode()
     assert "Requires-Dist: pymatgen<2027,>=" in text and "Requires-Dist: pymatgen-core<2027,>=" in text
@@ -47,3 +51,8 @@ def test_installed_wheel_checks_outside_the_checkout(wheel, tmp_path):
     module_file, grammar, ndiag = r.stdout.split()
     assert module_file.startswith(str(site)) and grammar.startswith(str(site / "sselang" / "_data"))
     assert ndiag == "0"
+    # the whole compile (library, dataset, templates) from the installed wheel
+    r = subprocess.run([sys.executable, "-m", "sselang.cli", "compile", "baseline.cell", "--build-dir", "b"],
+                       capture_output=True, text=True, cwd=work, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert list((work / "b" / "lco-linbo3-lpscl" / "calcs").glob("md-LPSCl-600K-vasp-*/INCAR"))
