@@ -136,6 +136,7 @@ def make_plan(study, data) -> Plan:
                     cid = _id("md", r.material, eng.name, st, doc, extra=f"-{t:g}K")
                     plan.calculations.append(Calculation(cid, "md", r.material, eng.name, st, doc,
                                                          f"diffusion at {t:g} K ({'x'.join(map(str, mult))} supercell)"))
+    _plan_barriers(study, data, plan)
     seen, unique = set(), []
     for c in plan.calculations:
         if c.id not in seen:
@@ -145,12 +146,47 @@ def make_plan(study, data) -> Plan:
     return plan
 
 
+def _plan_barriers(study, data, plan: Plan) -> None:
+    from .data.ml import structure_doc
+    from .data.thermo import _structure
+    from .neb import find_hop
+
+    for a in study.analyses:
+        for r in a.requests:
+            if r.kind != "barrier" or r.material not in data.materials:
+                continue
+            s = _md_cell(_structure(data.materials[r.material]["structure"]), 10.0)
+            s = s * supercell_for(s.lattice.abc, 10.0)
+            try:
+                hop = find_hop(s, r.species, r.direction, r.images)
+            except ValueError as e:
+                plan.skipped.append(f"barrier of {r.material}: {e}")
+                continue
+            for eng in engines_for(study, "barrier"):
+                if eng.name != "vasp":
+                    plan.skipped.append(f"neb {r.material} with {eng.name}: NEB decks are written for VASP only")
+                    continue
+                st = _settings(eng, {"images": r.images, "climb": r.climb, "species": r.species,
+                                     "direction": r.direction, "hop_distance": round(hop.distance, 4),
+                                     "image_docs": [structure_doc(x) for x in hop.images],
+                                     "final_doc": structure_doc(hop.final)})
+                doc = structure_doc(hop.initial)
+                cid = _id("neb", r.material, eng.name, st, doc, extra=f"-{r.species}-{r.direction or 'any'}")
+                plan.calculations.append(Calculation(cid, "neb", r.material, eng.name, st, doc,
+                                                     f"{r.species} hop of {hop.distance:.2f} Å along "
+                                                     f"{r.direction or 'the shortest path'}"))
+
+
 def render(calc: Calculation) -> dict[str, str]:
     from . import __version__
     from .data.thermo import _structure
     from .decks import DeckRequest
 
-    req = DeckRequest(calc.kind, _structure(calc.structure), calc.settings, calc.material)
+    settings = dict(calc.settings)
+    if calc.kind == "neb":
+        settings["image_structures"] = [_structure(d) for d in settings.pop("image_docs")]
+        settings["final_structure"] = _structure(settings.pop("final_doc"))
+    req = DeckRequest(calc.kind, _structure(calc.structure), settings, calc.material)
     if calc.engine == "vasp":
         from .decks.vasp import render as vasp
 

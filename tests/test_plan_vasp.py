@@ -113,3 +113,31 @@ def test_qe_decks_parse_back_and_take_the_family_cutoffs(lgps_build):
         assert "K_POINTS gamma" in text and "ion_temperature = 'svr'" in text
         assert "dt = 41.341" in text  # 2 fs in Rydberg atomic units (0.048378 fs)
         assert "nstep = 25000" in text
+
+
+def test_neb_endpoints_images_and_tags(tmp_path):
+    import numpy as np
+
+    study = tmp_path / "neb.cell"
+    study.write_text('study "neb" { title = "t" }\nmaterial LGPS {\n  formula = Li10GeP2S12\n'
+                     '  structure = library("Li10GeP2S12")\n}\n'
+                     "analyze LGPS {\n  barrier {\n    hop = Li along c\n    images = 5\n    climb = true\n  }\n}\n"
+                     "engine vasp { preset = mp }\n")
+    r = subprocess.run([sys.executable, "-m", "sselang.cli", "compile", str(study), "--build-dir", str(tmp_path / "b")],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    (d,) = (tmp_path / "b" / "neb" / "calcs").glob("neb-LGPS-Li-c-vasp-*")
+    incar = Incar.from_str((d / "INCAR").read_text())
+    assert (incar["IMAGES"], incar["SPRING"], incar["IBRION"], incar["LCLIMB"], incar["ISIF"]) == (5, -5, 3, True, 2)
+    path = [Poscar.from_str((d / f"{k:02d}" / "POSCAR").read_text()).structure for k in range(7)]
+    first, last = path[0], path[-1]
+    assert len({len(s) for s in path}) == 1  # one vacancy in every image
+    moved = np.linalg.norm(last.cart_coords - first.cart_coords, axis=1)
+    mover = int(np.argmax(moved))
+    assert sorted(moved)[-2] < 1e-6  # only the hopping Li differs between the endpoints
+    hop = last.cart_coords[mover] - first.cart_coords[mover]
+    c = first.lattice.matrix[2] / np.linalg.norm(first.lattice.matrix[2])
+    assert abs(hop @ c) / np.linalg.norm(hop) > 0.9  # along c
+    # IDPP images advance the hopping Li monotonically from one end to the other
+    steps = [np.linalg.norm(s.cart_coords[mover] - first.cart_coords[mover]) for s in path]
+    assert all(b > a for a, b in zip(steps, steps[1:]))

@@ -42,7 +42,7 @@ def _set_for(req: DeckRequest):
     from pymatgen.io.vasp.sets import MPMDSet, MPRelaxSet, MPStaticSet
 
     s = req.structure
-    if req.kind == "relax":
+    if req.kind in ("relax", "neb"):
         return MPRelaxSet(s)
     if req.kind == "static":
         return MPStaticSet(s)
@@ -85,6 +85,20 @@ def incar(req: DeckRequest) -> tuple[dict, dict[str, str]]:
         if key in user:
             tags[tag] = float(user[key])
             why[tag] = "study"
+    if req.kind == "neb":
+        neb = {"IMAGES": int(user["images"]), "IBRION": 3, "POTIM": 0.0, "IOPT": 3, "SPRING": -5.0, "ISIF": 2,
+               "EDIFFG": -0.05, "ISYM": 0, "NSW": 300}
+        reasons = {"IMAGES": "images between the endpoints", "IBRION": "3 + POTIM 0: the VTST optimiser drives the ions",
+                   "POTIM": "0: ionic steps by the VTST optimiser", "IOPT": "3: the VTST quick-min optimiser, robust far from the path",
+                   "SPRING": "-5: nudged elastic band (VASP's recommendation)", "ISIF": "2: fixed cell, ions move",
+                   "EDIFFG": "forces below 0.05 eV/Å on every image", "ISYM": "symmetry off along the path",
+                   "NSW": "ionic step limit"}
+        tags.update(neb)
+        why.update(reasons)
+        if user.get("climb", True):
+            tags["LCLIMB"] = True
+            why["LCLIMB"] = "climbing image: the saddle point itself (VTST tag)"
+        tags.pop("LREAL", None)
     if req.kind == "md" and "timestep_fs" in user:
         why["POTIM"] = "study"
     if user.get("functional") == "PBEsol":
@@ -107,7 +121,7 @@ def render(req: DeckRequest, calc_id: str = "calculation", version: str = "") ->
     rows = [(k, _fmt(tags[k]), why[k]) for k in sorted(tags)]
     env = environment()
     ctx = {"tags": rows, "calc_id": calc_id, "version": version,
-           "temperature": req.settings.get("temperature_K", "")}
+           "temperature": req.settings.get("temperature_K", ""), "images": req.settings.get("images", "")}
     files = {"INCAR": env.get_template(f"vasp/{req.kind}.INCAR.j2").render(**ctx)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -121,7 +135,14 @@ def render(req: DeckRequest, calc_id: str = "calculation", version: str = "") ->
             gamma_only=False, density=vis.user_kpoints_settings.get("reciprocal_density", 64)
             if isinstance(vis.user_kpoints_settings, dict) else 64,
             style=kp.style.name, mesh=list(kp.kpts[0]))
-    files["POSCAR"] = Poscar(req.structure, comment=_safe_comment(req.title)).get_str(significant_figures=8)
+    if req.kind == "neb":
+        # 00 and NN are the endpoints, 01..N the images (VASP's NEB layout)
+        path = [req.structure, *req.settings["image_structures"], req.settings["final_structure"]]
+        for k, st in enumerate(path):
+            files[f"{k:02d}/POSCAR"] = Poscar(st, comment=_safe_comment(f"{req.title} image {k}")).get_str(
+                significant_figures=8)
+    else:
+        files["POSCAR"] = Poscar(req.structure, comment=_safe_comment(req.title)).get_str(significant_figures=8)
     files["POTCAR.spec"] = "\n".join(vis.potcar_symbols) + "\n"
     files["README.md"] = env.get_template("vasp/README.md.j2").render(
         calc_id=calc_id, description=_describe(req), material=req.title, natoms=len(req.structure),
@@ -138,4 +159,7 @@ def _describe(req: DeckRequest) -> str:
     if req.kind == "md":
         return (f"NVT molecular dynamics at {req.settings['temperature_K']:g} K, {req.settings['steps']} steps of "
                 f"{req.settings.get('timestep_fs', 2.0):g} fs.")
+    if req.kind == "neb":
+        return (f"Climbing-image NEB of a {req.settings['species']} hop ({req.settings['hop_distance']:.2f} Å) "
+                f"along {req.settings.get('direction') or 'the shortest path'}, {req.settings['images']} images.")
     return {"relax": "Relaxation of ions and cell.", "static": "Static total-energy run."}[req.kind]
