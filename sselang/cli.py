@@ -106,7 +106,8 @@ def fmt(files: tuple[Path, ...], check_only: bool) -> None:
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"), show_default=True,
               help="where build/<study>/ is written")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def compile_(file: Path, build_dir: Path, fmt: str) -> None:
+@click.option("--force", is_flag=True, help="move hand-edited calculation folders aside (to <id>.old-N) and rewrite them")
+def compile_(file: Path, build_dir: Path, fmt: str, force: bool) -> None:
     """Check a study, resolve its structures and energies, write build/<study>/.
 
     Uses <file>.lock when present (see `sselang lock`)."""
@@ -122,8 +123,15 @@ def compile_(file: Path, build_dir: Path, fmt: str) -> None:
         click.echo(render_all(fe.diagnostics, fe.sources, _color(sys.stderr)), err=True)
     if not fe.ok or data is None:
         sys.exit(1)
+    from .plan import EditedCalculations
+
     try:
-        out = write_build(fe.study, fe.sources, build_dir, data)
+        out = write_build(fe.study, fe.sources, build_dir, data, force)
+    except EditedCalculations as e:
+        click.echo(f"error: {len(e.ids)} calculation folder(s) were edited by hand and would be rewritten:\n  "
+                   + "\n  ".join(e.ids) + "\nnothing was written; rerun with --force to move them aside "
+                   "(to <id>.old-N) and write fresh decks", err=True)
+        sys.exit(1)
     except OSError as e:
         click.echo(f"error: cannot write the build folder {build_dir}: {e.strerror or e}", err=True)
         sys.exit(1)

@@ -90,7 +90,7 @@ def resolve_data(fe, study_file: Path, use_lock: bool = True):
     return None if rep.has_errors else result
 
 
-def write_build(study, sources, build_dir: Path, data=None) -> Path:
+def write_build(study, sources, build_dir: Path, data=None, force: bool = False) -> Path:
     out = Path(build_dir) / study.id
     write_text_atomic(out / "study.json", dumps(study_document(study, sources)))
     if data is None:
@@ -111,7 +111,7 @@ def write_build(study, sources, build_dir: Path, data=None) -> Path:
     from .plan import make_plan, write_calculations
 
     plan = make_plan(study, data)
-    report = write_calculations(plan, out, study.run.executor)
+    report = write_calculations(plan, out, study.run.executor, force)
     write_text_atomic(out / "plan.json", dumps({
         "generator": tool_versions(),
         "calculations": [{"id": c.id, "kind": c.kind, "material": c.material, "engine": c.engine, "natoms": c.natoms,

@@ -229,19 +229,37 @@ def files_for(c: Calculation, executor=None) -> dict[str, str]:
     return files
 
 
-def write_calculations(plan: Plan, out: Path, executor=None) -> list[tuple[str, str]]:
+class EditedCalculations(Exception):
+    """Calculation directories whose files were changed by hand (no results yet)."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.ids = ids
+        super().__init__(", ".join(ids))
+
+
+def write_calculations(plan: Plan, out: Path, executor=None, force: bool = False) -> list[tuple[str, str]]:
     """Write every calculation's deck under out/calcs/<id>/ and the job arrays
-    under out/jobs/; a directory that holds results is never touched.
+    under out/jobs/.  A directory that holds results is never touched; one whose
+    files were edited by hand is refused (EditedCalculations) unless `force`,
+    which moves it aside to <id>.old-N (never deletes it).
     Returns (id, status) per calculation."""
     from . import __version__
     from .decks.jobs import array_script
     from .util.atomic import write_text_atomic
 
+    rendered = [(c, files_for(c, executor)) for c in plan.calculations]
+    states = [status(out / "calcs" / c.id, files) for c, files in rendered]
+    edited = [c.id for (c, _), st in zip(rendered, states) if st == "change"]
+    if edited and not force:
+        raise EditedCalculations(edited)
     report = []
-    for c in plan.calculations:
+    for (c, files), st in zip(rendered, states):
         d = out / "calcs" / c.id
-        files = files_for(c, executor)
-        st = status(d, files)
+        if st == "change":
+            n = 1
+            while d.with_name(f"{d.name}.old-{n}").exists():
+                n += 1
+            d.rename(d.with_name(f"{d.name}.old-{n}"))
         if st in ("add", "change"):
             for name, text in sorted(files.items()):
                 write_text_atomic(d / name, text)

@@ -66,6 +66,21 @@ def test_a_calculation_that_holds_results_is_never_touched(tmp_path):
     assert "0 to add" in plan.stdout
 
 
+def test_hand_edited_decks_are_refused_then_moved_aside_with_force(tmp_path):
+    build = tmp_path / "b"
+    cmd = [sys.executable, "-m", "sselang.cli", "compile", str(EX / "lgps_transport.cell"), "--build-dir", str(build)]
+    assert subprocess.run(cmd, capture_output=True, timeout=900).returncode == 0
+    d = next(p for p in (build / "lgps-transport" / "calcs").iterdir() if p.name.startswith("md-LGPS-900K-vasp"))
+    (d / "INCAR").write_text("NSW = 5  # a quick test by hand\n")
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 1 and d.name in r.stderr and "--force" in r.stderr
+    assert (d / "INCAR").read_text() == "NSW = 5  # a quick test by hand\n"
+    r = subprocess.run(cmd + ["--force"], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    assert (d.with_name(d.name + ".old-1") / "INCAR").read_text() == "NSW = 5  # a quick test by hand\n"
+    assert "EDIFF" in (d / "INCAR").read_text()
+
+
 def test_manifest_lists_every_written_file(lgps_build):
     import hashlib
     import json
