@@ -203,8 +203,7 @@ def run(study: m.Study, spans, rep: Reporter, study_dir: Path, lock: dict | None
         records: dict[str, dict] = {}
         try:
             for s in feeding:
-                for e in s.entries(elements):
-                    rec = entry_record(e, s.name)
+                for rec in s.records(elements):
                     records.setdefault(rec["id"] or f"{s.name}:{rec['formula']}:{len(records)}", rec)
         except DataError as e:
             _at(spans, rep, "SSE104", str(e), ("thermo", 0))
