@@ -838,6 +838,25 @@ CATALOG: dict[str, Entry] = {
         """,
         "check the unit: temperature = 25 degC or 298 K.",
     ),
+    "SSE058": _e(
+        "unusual engine setting", "warning",
+        """A value set in an engine block is always used as written, never replaced by a
+        default. When it lies outside the range practitioners use (a VASP ENCUT below the
+        PAW potentials' ENMAX, a k-point spacing coarser than 0.5 1/Å, a plane-wave cutoff
+        far from the pseudopotential's recommendation), the compiler says so once.""",
+        """
+        study "demo" { title = "Example" }
+
+        material LPS {
+          formula = Li3PS4
+        }
+
+        analyze LPS { window }
+
+        engine vasp { encut = 150 eV }
+        """,
+        "check the unit and the value; if it is deliberate (a quick test), keep it.",
+    ),
     "SSE059": _e(
         "Li window of a phase without Li", "warning",
         """An electrochemical window or a Li uptake profile is requested for a phase that

@@ -45,9 +45,32 @@ def check_materials(materials, spans, rep: Reporter) -> None:
         _edits(mat, at)
 
 
+# (engine, setting) -> (low, high, canonical unit label, why a value outside is unusual)
+USUAL_ENGINE_VALUES = {
+    ("vasp", "encut"): (250.0, 900.0, "eV", "below the PAW potentials' ENMAX the basis is incomplete; "
+                                              "above 900 eV nothing changes but the cost"),
+    ("vasp", "kspacing"): (0.1, 0.5, "1/Å", "coarser than 0.5 1/Å misses metallic and small-cell energies"),
+    ("qe", "ecutwfc"): (25 * 13.605693122994, 150 * 13.605693122994, "eV", "outside 25-150 Ry"),
+    ("cp2k", "cutoff"): (250 * 13.605693122994, 1500 * 13.605693122994, "eV", "outside 250-1500 Ry"),
+}
+
+
+def _engines(study: m.Study, at: _At) -> None:
+    """A user value always wins; an unusual one gets a warning, never a change."""
+    for i, eng in enumerate(study.engines):
+        for (name, key), (lo, hi, unit, why) in USUAL_ENGINE_VALUES.items():
+            if eng.name != name or key not in eng.settings:
+                continue
+            v = eng.settings[key]
+            if isinstance(v, (int, float)) and not lo <= v <= hi:
+                at.warning("SSE058", f"{name} {key} = {v:g} {eng.settings.get(key + '_unit', unit)} is unusual: {why}",
+                           ("engine", i, key), "the study's value is used as written")
+
+
 def check_study(study: m.Study, spans, rep: Reporter) -> None:
     check_materials(study.materials, spans, rep)
     at = _At(spans, rep)
+    _engines(study, at)
     for cell in study.cells:
         _cell(cell, at)
     for ai, analysis in enumerate(study.analyses):

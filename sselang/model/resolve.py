@@ -565,6 +565,8 @@ class Resolver:
                                did_you_mean(name, ENGINES) or f"engines: {', '.join(ENGINES)}", path=vr.path)
                 continue
             attrs = self._attrs(d.body, vr.path, ENGINE_KEYS[name], what=f"engine {name}")
+            for key, a in attrs.items():
+                self.spans.put(("engine", len(out), key), vr.path, a.value.span)
             settings: dict = {}
             applies: tuple[str, ...] = ()
             for key, a in attrs.items():
