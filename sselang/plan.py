@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DECK_VERSION = 1  # part of every id: bump when the decks change for the same inputs
-ENGINES_WITH_DECKS = ("vasp", "qe")
+ENGINES_WITH_DECKS = ("vasp", "qe", "cp2k")
+KINDS_BY_ENGINE = {"vasp": ("relax", "static", "md", "neb"), "qe": ("relax", "static", "md"), "cp2k": ("relax", "md")}
 OUTPUT_FILES = ("OUTCAR", "vasprun.xml", "XDATCAR", "OSZICAR", "CONTCAR", "cp2k.out", "pw.out")
 # a calculation directory with any of these holds results: sselang never writes into it
 
@@ -85,7 +86,7 @@ def engines_for(study, group: str) -> list:
 
 
 def _settings(engine, extra: dict) -> dict:
-    s = {k: v for k, v in engine.settings.items() if not k.endswith("_unit")}
+    s = dict(engine.settings)  # quantities are in canonical units; "<key>_unit" says which
     s.update(extra)
     return s
 
@@ -110,8 +111,8 @@ def make_plan(study, data) -> Plan:
             if kind == "static" and name not in need_energy:
                 continue
             for eng in engines_for(study, group):
-                if eng.name not in ENGINES_WITH_DECKS:
-                    plan.skipped.append(f"{kind} {name} with {eng.name}: no {eng.name} decks yet")
+                if eng.name not in ENGINES_WITH_DECKS or kind not in KINDS_BY_ENGINE[eng.name]:
+                    plan.skipped.append(f"{kind} {name} with {eng.name}: no {eng.name} {kind} decks yet")
                     continue
                 st = _settings(eng, {})
                 cid = _id(kind, name, eng.name, st, doc["structure"])
@@ -198,7 +199,7 @@ def render(calc: Calculation) -> dict[str, str]:
     elif calc.engine == "cp2k":
         from .decks.cp2k import render as cp2k
 
-        files = cp2k(req)
+        files = cp2k(DeckRequest(calc.kind, req.structure, settings, _safe(calc.material)))
     else:
         raise ValueError(f"no decks for engine {calc.engine}")
     deck = next(iter(files.values()))
