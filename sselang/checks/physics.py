@@ -20,20 +20,22 @@ MAX_POTENTIAL_V = 6.0
 
 
 class _At:
+    """Reports at the span the resolver recorded under a key (or a fallback key)."""
+
     def __init__(self, spans, rep: Reporter) -> None:
         self.spans, self.rep = spans, rep
 
-    def error(self, code, msg, key, help=None, fallback=None):
+    def _report(self, emit, code, msg, key, help, fallback):
         path, span = self.spans.get(key)
         if span is None and fallback is not None:
             path, span = self.spans.get(fallback)
-        self.rep.error(code, msg, span, help, path=path)
+        emit(code, msg, span, help, path=path)
+
+    def error(self, code, msg, key, help=None, fallback=None):
+        self._report(self.rep.error, code, msg, key, help, fallback)
 
     def warning(self, code, msg, key, help=None, fallback=None):
-        path, span = self.spans.get(key)
-        if span is None and fallback is not None:
-            path, span = self.spans.get(fallback)
-        self.rep.warning(code, msg, span, help, path=path)
+        self._report(self.rep.warning, code, msg, key, help, fallback)
 
 
 def check_materials(materials, spans, rep: Reporter) -> None:

@@ -102,10 +102,6 @@ def phases() -> dict[str, Phase]:
     return out
 
 
-def names() -> list[str]:
-    return sorted(phases())
-
-
 @lru_cache(maxsize=1)
 def quick_names() -> frozenset[str]:
     """The phase names without parsing the tables (for `check`, which must stay

@@ -59,7 +59,7 @@ def _is_formula(name: str) -> bool:
 def resolve(mat: m.Material, study_dir: Path) -> ResolvedMaterial:
     from pymatgen.core import Composition
 
-    from .library import LibraryError, phases
+    from .library import phases
     from .library import build as build_phase
 
     src = mat.structure
@@ -107,10 +107,7 @@ def resolve(mat: m.Material, study_dir: Path) -> ResolvedMaterial:
         s, ordering = _order(s, mat, default_order)
     else:
         s = s.get_sorted_structure()
-    try:
-        return ResolvedMaterial(mat.name, label, s, ordering, notes)
-    except LibraryError as e:  # pragma: no cover - surfaced as a data error
-        raise DataError(str(e)) from e
+    return ResolvedMaterial(mat.name, label, s, ordering, notes)
 
 
 def _same(a, b) -> bool:

@@ -50,10 +50,6 @@ class Ordered:
     notes: list[str] = field(default_factory=list)
 
 
-def is_ordered(s) -> bool:
-    return s.is_ordered
-
-
 def _groups(s):
     """Partial sites grouped by their species dict: {key: [site indices]}."""
     groups: dict[tuple, list[int]] = {}

@@ -97,14 +97,6 @@ def entry_record(e, source: str) -> dict:
     }
 
 
-def entry_from_record(r: dict):
-    from pymatgen.entries.computed_entries import ComputedEntry, ConstantEnergyAdjustment
-
-    adj = [ConstantEnergyAdjustment(r["correction_eV"], name="correction as recorded")] if r["correction_eV"] else []
-    return ComputedEntry(r["composition"], r["uncorrected_energy_eV"], energy_adjustments=adj, entry_id=r["id"],
-                         parameters={"source": r["source"]})
-
-
 @dataclass
 class DataResult:
     materials: dict[str, dict] = field(default_factory=dict)  # name -> ResolvedMaterial.document() + inputs
@@ -127,10 +119,10 @@ class DataResult:
 
 
 def _at(spans, rep: Reporter, code: str, msg: str, key, help=None, warning=False, fallback=None):
-    path, span = spans.get(key)
-    if span is None and fallback is not None:
-        path, span = spans.get(fallback)
-    (rep.warning if warning else rep.error)(code, msg, span, help, path=path)
+    from ..checks.physics import _At
+
+    at = _At(spans, rep)
+    (at.warning if warning else at.error)(code, msg, key, help, fallback)
 
 
 def run(study: m.Study, spans, rep: Reporter, study_dir: Path, lock: dict | None) -> DataResult:
