@@ -1111,4 +1111,17 @@ CATALOG: dict[str, Entry] = {
         "delete the lock or run `sselang lock study.cell` again.",
         example_is_file=False,
     ),
+    "SSE109": _e(
+        "a result is left out", "warning",
+        """A calculation found by results("folder") gives no energy: the run did not converge,
+        or it cannot be put on the MP2020 scale of the other energies (another functional,
+        a meta-GGA, a hybrid). The rest of the folder is used.""",
+        """
+        $ sselang compile study.cell
+        study.cell:12:17: warning[SSE109]: runs/LiCoO2/vasprun.xml is left out: the run did
+          not converge (electronic or ionic)
+        """,
+        "rerun or continue the calculation, or remove it from the folder.",
+        example_is_file=False,
+    ),
 }

@@ -175,6 +175,9 @@ def run(study: m.Study, spans, rep: Reporter, study_dir: Path, lock: dict | None
         _at(spans, rep, "SSE104", str(e), ("thermo", 0))
         return res
     res.sources = [s.describe() for s in sources]
+    for s in sources:
+        for note in s.notes:
+            _at(spans, rep, "SSE109", note, ("thermo", 0), warning=True)
     for system, a, b in mixing(sources, [frozenset(k.split("-")) for k in needed]):
         _at(spans, rep, "SSE105", f"thermo sources '{a.name}' ({a.scheme}) and '{b.name}' ({b.scheme}) would both "
             f"give energies for {'-'.join(sorted(system))}", ("thermo", 0),

@@ -34,6 +34,7 @@ class Source:
     name: str  # as the study writes it: bundled, mp, entries("x.json"), ...
     scheme: str  # energy scheme of every entry it gives
     fidelity: str  # how a reader should weigh its numbers
+    notes: list[str] = field(default_factory=list, kw_only=True)  # what was left out, and why
 
     def covers(self, elements: frozenset[str]) -> bool:
         raise NotImplementedError
@@ -186,29 +187,43 @@ class ResultsSource(_ListSource):
     def open(cls, rel: str, base: Path) -> "ResultsSource":
         import warnings
 
-        from pymatgen.entries.compatibility import MaterialsProject2020Compatibility
+        from pymatgen.entries.compatibility import CompatibilityError, MaterialsProject2020Compatibility
         from pymatgen.io.vasp.outputs import Vasprun
 
         root = base / rel
         if not root.is_dir():
             raise DataError(f"results folder {rel} does not exist")
-        raw = []
+        raw, notes = [], []
         for f in sorted(root.rglob("vasprun.xml*")):
+            where = f.relative_to(base)
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     v = Vasprun(str(f), parse_dos=False, parse_eigen=False, parse_projected_eigen=False)
             except Exception as e:  # noqa: BLE001 - a truncated or foreign file
-                raise DataError(f"{f} cannot be read as a VASP run: {e}") from e
+                raise DataError(f"{where} cannot be read as a VASP run: {e}") from e
             if not v.converged:
-                continue  # unfinished: not an energy to trust
+                notes.append(f"{where} is left out: the run did not converge (electronic or ionic)")
+                continue
             e = v.get_computed_entry(inc_structure=True, entry_id=f"results:{f.parent.relative_to(base)}")
-            raw.append(e)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            entries = MaterialsProject2020Compatibility(check_potcar=False).process_entries(raw, clean=True)
+            # Deliberate difference from pymatgen: a run with GGA = PE and PAW_PBE potentials is the
+            # Materials Project's functional, but pymatgen labels it "PBE" and MP2020 would discard it.
+            if e.parameters.get("run_type") == "PBE" and all(p.startswith("PAW_PBE") for p in v.potcar_symbols):
+                e.parameters["run_type"] = "GGA+U" if v.is_hubbard else "GGA"
+            raw.append((where, e))
+        compat = MaterialsProject2020Compatibility(check_potcar=False)
+        entries = []
+        for where, e in raw:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    e.energy_adjustments = compat.get_adjustments(e)
+            except CompatibilityError as ex:
+                notes.append(f"{where} is left out: it cannot be put on the MP2020 scale ({ex})")
+                continue
+            entries.append(e)
         return cls(name=f'results("{rel}")', scheme=SCHEME_MP2020, fidelity="DFT (user results)", path=root,
-                   _entries=entries)
+                   _entries=entries, notes=notes)
 
 
 # ---- Materials Project --------------------------------------------------------------------
