@@ -2,6 +2,7 @@
 
     build/<study>/study.json         the resolved study
     build/<study>/data.json          what the data stage resolved (the lock's content)
+    build/<study>/analyses.json      windows, staircases, reaction energies (sselang.analyses)
     build/<study>/structures/*.cif   one ordered structure per material
     build/<study>/thermo/*.json      the entries of each chemical system the analyses need
 
@@ -108,6 +109,10 @@ def write_build(study, sources, build_dir: Path, data=None, force: bool = False)
     for system, doc in sorted(data.systems.items()):
         write_text_atomic(out / "thermo" / f"{system}.json",
                           dumps({"system": system, "generator": tool_versions(), "thermo": lock["thermo"], **doc}))
+    from .analyses.evaluate import evaluate
+
+    analyses = evaluate(study, data)
+    write_text_atomic(out / "analyses.json", dumps(analyses.model_dump(mode="json")))
     from .plan import make_plan, write_calculations
 
     plan = make_plan(study, data)

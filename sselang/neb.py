@@ -76,6 +76,7 @@ def find_hop(structure, species: str = "Li", direction: str | None = None, image
     final.replace(moved, species, coords=j_coords, coords_are_cartesian=True)
     ada = AseAtomsAdaptor()
     path = [ada.get_atoms(initial)] + [ada.get_atoms(initial) for _ in range(images)] + [ada.get_atoms(final)]
-    NEB(path).interpolate(method="idpp", mic=True)
+    # the band method only matters for forces; named so ase does not warn about its changed default
+    NEB(path, method="improvedtangent").interpolate(method="idpp", mic=True)
     mids = [ada.get_structure(a) for a in path[1:-1]]
     return Hop(initial, final, mids, d, align)
