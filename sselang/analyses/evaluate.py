@@ -13,10 +13,10 @@ from .results import (Analyses, Edge, MixPoint, Phase, ProfileResult, Provenance
                       WindowResult)
 
 
-def _provenance(h: Hulls, key: str, ids: set[str], fidelity: dict[str, str]) -> Provenance:
+def _provenance(h: Hulls, key: str, ids: set[str], about: dict[str, dict]) -> Provenance:
     sources = h.sources(key)
-    return Provenance(system=key, sources=sources, fidelity=[fidelity.get(s, s) for s in sources],
-                      entries_used=sorted(ids))
+    return Provenance(system=key, sources=sources, fidelity=[about.get(s, {}).get("fidelity", s) for s in sources],
+                      schemes=[about.get(s, {}).get("scheme", "unknown") for s in sources], entries_used=sorted(ids))
 
 
 def _ids(*groups) -> set[str]:
@@ -124,7 +124,7 @@ def evaluate(study: m.Study, data) -> Analyses:
     from ..compile import tool_versions
 
     h = Hulls(data.systems)
-    fidelity = {s["name"]: s.get("fidelity", s["name"]) for s in data.sources}
+    fidelity = {s["name"]: s for s in data.sources}  # name -> {fidelity, scheme, ...}
     results = []
     for a in study.analyses:
         for r in a.requests:

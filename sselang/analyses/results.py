@@ -26,6 +26,7 @@ class Provenance(Result):
     system: str
     sources: list[str]
     fidelity: list[str] = Field(default_factory=list)
+    schemes: list[str] = Field(default_factory=list, description="energy correction scheme of each source")
     entries_used: list[str] = Field(description="record ids of every energy the number depends on")
 
 
