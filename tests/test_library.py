@@ -15,6 +15,19 @@ def test_phase_is_sound(name):
     assert problems(phases()[name]) == []
 
 
+def test_a_mistyped_coordinate_is_caught():
+    # rock-salt LiCl with Cl typed at x = 0.25 instead of 0.5: Li-Cl 1.28 Å, far above the
+    # absolute 1.1 Å floor but only 0.56 of the covalent radii's sum (1.28 + 1.02 Å)
+    from sselang.data.library import _phase
+
+    rec = {"name": "LiCl-typo", "formula": "LiCl", "spacegroup": 225, "lattice": {"a": 5.13},
+           "reference": "a deliberately mistyped rock-salt record",
+           "sites": [{"label": "Li1", "species": "Li", "wyckoff": "4a", "xyz": [0, 0, 0]},
+                     {"label": "Cl1", "species": "Cl", "wyckoff": "24e", "xyz": [0.25, 0, 0]}]}
+    found = problems(_phase(rec, "test"))
+    assert any("covalent radii" in p for p in found), found
+
+
 def test_quick_names_agree_with_the_parsed_library():
     from sselang.data.library import quick_names
 

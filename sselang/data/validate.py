@@ -12,6 +12,7 @@ from .library import Phase, build
 
 MIN_DISTANCE_A = 1.1  # shorter than any bond between the heavy atoms of this field (C-O 1.28, B-O 1.37)
 MIN_DISTANCE_H_A = 0.7  # H-H in H2 0.74, O-H 0.97
+MIN_BOND_RATIO = 0.7  # shortest distance / (sum of covalent radii) between fully occupied sites
 
 
 def problems(p: Phase) -> list[str]:
@@ -50,6 +51,18 @@ def problems(p: Phase) -> list[str]:
     if close < limit:
         i, j = np.argwhere(dm == close)[0]
         out.append(f"atoms {s[i].label} and {s[j].label} are {close:.2f} Å apart (< {limit} Å)")
+    # between fully occupied sites, a bond much shorter than the covalent radii allow is a
+    # typing error (the worst real case in the library, Nb-O in Nb2O5, is 0.78 of the sum);
+    # partially occupied split sites may sit close by design and are left to the absolute limit
+    from ase.data import atomic_numbers, covalent_radii
+
+    full = occ > 1 - 1e-6
+    r = np.array([covalent_radii[atomic_numbers[site.species.elements[0].symbol]] for site in s])
+    ratio = np.where(np.outer(full, full) & (dm >= 0.5), dm / (r[:, None] + r[None, :]), np.inf)
+    if ratio.min() < MIN_BOND_RATIO:
+        i, j = np.unravel_index(np.argmin(ratio), ratio.shape)
+        out.append(f"{s[i].label}-{s[j].label} is {dm[i, j]:.2f} Å, {ratio[i, j]:.2f} of the covalent radii's "
+                   f"sum (< {MIN_BOND_RATIO})")
     try:
         sg = SpacegroupAnalyzer(s, symprec=0.01).get_space_group_number()
         if sg != p.spacegroup:
