@@ -3,6 +3,15 @@
     relax-<material>-<engine>-<hash>           every material an analysis uses
     static-<material>-<engine>-<hash>          where an analysis needs its energy
     md-<material>-<T>K-<engine>-<hash>         one AIMD run per diffusion temperature
+    md-<material>-<T>K-npt-<engine>-<hash>     the same in the NpT ensemble (`ensemble = npt`)
+    interface-<substrate>_<film>-<engine>-<hash>  one lattice-matched interface model per request (VASP)
+
+NpT runs keep the kind "md" (one job array per material and ensemble); their
+settings carry ensemble = "npt" and the target pressure (pressure_MPa, from
+the analysed cell's conditions, 0 otherwise), so the hash differs from the
+NVT run's, while NVT settings are unchanged and keep their ids.  Only VASP
+has NpT decks (ENGINES_WITH_NPT): an NpT run asked of another engine is
+listed in Plan.skipped, never written as NVT.
 
 The hash covers everything the deck is written from (structure, settings,
 kind, engine, deck version), so an id names one set of inputs for good: a
@@ -18,9 +27,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DECK_VERSION = 1  # part of every id: bump when the decks change for the same inputs
+DECK_VERSION = 2  # part of every id: bump when the decks change for the same inputs
 ENGINES_WITH_DECKS = ("vasp", "qe", "cp2k")
-KINDS_BY_ENGINE = {"vasp": ("relax", "static", "md", "neb"), "qe": ("relax", "static", "md"), "cp2k": ("relax", "md")}
+KINDS_BY_ENGINE = {"vasp": ("relax", "static", "md", "neb", "interface"), "qe": ("relax", "static", "md"),
+                   "cp2k": ("relax", "md")}
+ENGINES_WITH_NPT = ("vasp",)  # engines whose md decks can run the NpT ensemble
 OUTPUT_FILES = ("OUTCAR", "vasprun.xml", "XDATCAR", "OSZICAR", "CONTCAR", "cp2k.out", "pw.out")
 # a calculation directory with any of these holds results: sselang never writes into it
 
@@ -28,7 +39,7 @@ OUTPUT_FILES = ("OUTCAR", "vasprun.xml", "XDATCAR", "OSZICAR", "CONTCAR", "cp2k.
 @dataclass(frozen=True)
 class Calculation:
     id: str
-    kind: str  # relax | static | md
+    kind: str  # relax | static | md | neb | interface
     material: str
     engine: str
     settings: dict
@@ -127,17 +138,26 @@ def make_plan(study, data) -> Plan:
             mult = supercell_for(s.lattice.abc, r.supercell_min_length_A)
             doc = structure_doc(s * mult)
             steps = int(round(r.duration_ps * 1000 / r.timestep_fs))
+            npt = r.ensemble == "npt"
+            # only NpT settings name the ensemble: NVT runs keep the ids they always had
+            ens = {"ensemble": "npt", "pressure_MPa": _pressure_MPa(study, a)} if npt else {}
             for eng in engines_for(study, "diffusion"):
                 if eng.name not in ENGINES_WITH_DECKS:
                     plan.skipped.append(f"md {r.material} with {eng.name}: no {eng.name} decks yet")
                     continue
+                if npt and eng.name not in ENGINES_WITH_NPT:
+                    plan.skipped.append(f"md {r.material} with {eng.name}: ensemble = npt, but there are no "
+                                        f"{eng.name} NpT decks yet (not written as NVT)")
+                    continue
                 for t in r.temperatures_K:
                     st = _settings(eng, {"temperature_K": t, "timestep_fs": r.timestep_fs, "steps": steps,
-                                         "supercell": mult, "equilibrate_ps": r.equilibrate_ps})
-                    cid = _id("md", r.material, eng.name, st, doc, extra=f"-{t:g}K")
+                                         "supercell": mult, "equilibrate_ps": r.equilibrate_ps, **ens})
+                    cid = _id("md", r.material, eng.name, st, doc, extra=f"-{t:g}K" + ("-npt" if npt else ""))
                     plan.calculations.append(Calculation(cid, "md", r.material, eng.name, st, doc,
-                                                         f"diffusion at {t:g} K ({'x'.join(map(str, mult))} supercell)"))
+                                                         f"diffusion at {t:g} K ({'x'.join(map(str, mult))} supercell"
+                                                         + (f", NpT at {ens['pressure_MPa']:g} MPa)" if npt else ")")))
     _plan_barriers(study, data, plan)
+    _plan_interfaces(study, data, plan)
     seen, unique = set(), []
     for c in plan.calculations:
         if c.id not in seen:
@@ -145,6 +165,16 @@ def make_plan(study, data) -> Plan:
             unique.append(c)
     plan.calculations = unique
     return plan
+
+
+def _pressure_MPa(study, analysis) -> float:
+    """The NpT target pressure: the analysed cell's conditions pressure, else 0
+    (a material analysed on its own has no stack pressure)."""
+    if analysis.target_kind == "cell":
+        p = study.cell(analysis.target).conditions.pressure_MPa
+        if p is not None:
+            return float(p)
+    return 0.0
 
 
 def _plan_barriers(study, data, plan: Plan) -> None:
@@ -176,6 +206,47 @@ def _plan_barriers(study, data, plan: Plan) -> None:
                 plan.calculations.append(Calculation(cid, "neb", r.material, eng.name, st, doc,
                                                      f"{r.species} hop of {hop.distance:.2f} Å along "
                                                      f"{r.direction or 'the shortest path'}"))
+
+
+def _plan_interfaces(study, data, plan: Plan) -> None:
+    """One interface model per `interface A | B` request: A the substrate, B
+    the film strained onto it (see sselang/interfaces.py).  A request no model
+    fits (no match within max_area and max_strain, or more than MAX_ATOMS
+    atoms) is listed in plan.skipped with the reason."""
+    from .data.ml import structure_doc
+    from .data.thermo import _structure
+    from .interfaces import InterfaceError, build_interface
+
+    for a in study.analyses:
+        for r in a.requests:
+            if r.kind != "interface" or r.a not in data.materials or r.b not in data.materials:
+                continue
+            label = f"{r.a} | {r.b}"
+            engines = engines_for(study, "interface")
+            for eng in engines:
+                if "interface" not in KINDS_BY_ENGINE.get(eng.name, ()):
+                    plan.skipped.append(f"interface {label} with {eng.name}: interface decks are written for VASP only")
+            if not any("interface" in KINDS_BY_ENGINE.get(e.name, ()) for e in engines):
+                continue  # no deck to write: the match search is not run
+            try:
+                model = build_interface(_structure(data.materials[r.a]["structure"]),
+                                        _structure(data.materials[r.b]["structure"]), max_area=r.max_area_A2,
+                                        max_strain=r.max_strain, thickness=r.thickness_A, vacuum=r.vacuum_A)
+            except InterfaceError as e:
+                plan.skipped.append(f"interface {label}: {e}")
+                continue
+            info = model.summary()
+            doc = structure_doc(model.structure)
+            hkl = "".join(map(str, info["film_miller"])), "".join(map(str, info["substrate_miller"]))
+            why = (f"{r.b}({hkl[0]}) on {r.a}({hkl[1]}), {info['area_A2']:.1f} Å^2, film strain "
+                   f"{max(abs(x) for x in info['strain_principal']) * 100:.2f} %, "
+                   + (f"{r.vacuum_A:g} Å vacuum" if r.vacuum_A > 0 else "periodic"))
+            for eng in engines:
+                if "interface" not in KINDS_BY_ENGINE.get(eng.name, ()):
+                    continue
+                st = _settings(eng, {"interface": info})
+                cid = _id("interface", f"{r.a}_{r.b}", eng.name, st, doc)
+                plan.calculations.append(Calculation(cid, "interface", f"{r.a}|{r.b}", eng.name, st, doc, why))
 
 
 def render(calc: Calculation) -> dict[str, str]:
@@ -268,7 +339,8 @@ def write_calculations(plan: Plan, out: Path, executor=None, force: bool = False
     series: dict[str, list[Calculation]] = {}
     for c in plan.calculations:
         if c.kind == "md":
-            series.setdefault(f"md-{_safe(c.material)}-{c.engine}", []).append(c)
+            npt = "-npt" if c.settings.get("ensemble") == "npt" else ""
+            series.setdefault(f"md-{_safe(c.material)}{npt}-{c.engine}", []).append(c)
     for name, calcs in sorted(series.items()):
         write_text_atomic(out / "jobs" / f"{name}.sh", array_script(name, calcs, executor, __version__))
     return report

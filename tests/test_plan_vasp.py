@@ -156,3 +156,23 @@ def test_neb_endpoints_images_and_tags(tmp_path):
     # IDPP images advance the hopping Li monotonically from one end to the other
     steps = [np.linalg.norm(s.cart_coords[mover] - first.cart_coords[mover]) for s in path]
     assert all(b > a for a, b in zip(steps, steps[1:]))
+
+
+def test_poscar_potcar_and_magmom_agree_whatever_the_atom_order():
+    # a structure listed anion first: POSCAR, POTCAR.spec and MAGMOM must still follow one order
+    from pymatgen.core import Lattice, Structure
+    from pymatgen.io.vasp import Incar, Poscar
+
+    from sselang.decks import DeckRequest
+    from sselang.decks.vasp import render
+
+    s = Structure(Lattice.hexagonal(2.82, 14.05), ["O", "O", "Co", "Li"],
+                  [[0, 0, 0.24], [0, 0, 0.76], [0, 0, 0], [0, 0, 0.5]])
+    files = render(DeckRequest("static", s, {}, "LiCoO2"))
+    pos = Poscar.from_str(files["POSCAR"])
+    spec = files["POTCAR.spec"].split()
+    assert [sym.split("_")[0] for sym in spec] == pos.site_symbols
+    magmom = Incar.from_str(files["INCAR"])["MAGMOM"]
+    assert len(magmom) == len(pos.structure)
+    co = [i for i, site in enumerate(pos.structure) if site.specie.symbol == "Co"]
+    assert all(magmom[i] > 0.5 for i in co) and all(m < 0.7 for i, m in enumerate(magmom) if i not in co)

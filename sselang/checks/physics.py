@@ -67,6 +67,33 @@ def _engines(study: m.Study, at: _At) -> None:
             if isinstance(v, (int, float)) and not lo <= v <= hi:
                 at.warning("SSE058", f"{name} {key} = {v:g} {eng.settings.get(key + '_unit', unit)} is unusual: {why}",
                            ("engine", i, key), "the study's value is used as written")
+        if eng.name == "qe":
+            _qe_pseudopotentials(eng, i, at)
+
+
+def _qe_pseudopotentials(eng: m.Engine, i: int, at: _At) -> None:
+    """Own pseudopotential files (`pseudo_files`) come without a family's
+    recommended cutoffs, and both settings end up in the deck's text: report
+    here what pw.x would otherwise only find out at run time."""
+    from ..decks.qe import PLACEHOLDER, pseudo_file_names
+
+    st = eng.settings
+    if "pseudo_dir" in st and (not isinstance(st["pseudo_dir"], str) or any(c in st["pseudo_dir"] for c in "'\n\r")):
+        at.error("SSE013", "pseudo_dir must be a folder path in double quotes, without single quotes",
+                 ("engine", i, "pseudo_dir"), 'e.g. pseudo_dir = "/opt/pseudo"')
+    if "pseudo_files" not in st:
+        return
+    try:
+        pseudo_file_names(st["pseudo_files"], ())
+    except ValueError as e:
+        at.error("SSE013", str(e), ("engine", i, "pseudo_files"),
+                 f"{PLACEHOLDER} is replaced by each element's symbol (Li, S, ...)")
+    if "pseudos" in st:
+        at.error("SSE011", "the pseudopotentials are given twice: by pseudos (a family) and by pseudo_files",
+                 ("engine", i, "pseudo_files"), "keep one of them")
+    if "ecutwfc" not in st:
+        at.error("SSE012", "qe with pseudo_files needs ecutwfc: only a family's table recommends cutoffs",
+                 ("engine", i, "pseudo_files"), "add the cutoff your files were made for, e.g. ecutwfc = 30 Ry")
 
 
 def check_study(study: m.Study, spans, rep: Reporter) -> None:

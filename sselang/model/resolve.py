@@ -27,7 +27,7 @@ REQUIRED_ROLES = ("cathode", "electrolyte", "anode")
 ENGINES = ("vasp", "qe", "cp2k")
 ENGINE_KEYS = {
     "vasp": ("preset", "encut", "kspacing", "ediff", "ediffg", "functional", "for", "potcar_functional", "spin"),
-    "qe": ("pseudos", "ecutwfc", "ecutrho", "functional", "kspacing", "for", "spin"),
+    "qe": ("pseudos", "pseudo_dir", "pseudo_files", "ecutwfc", "ecutrho", "functional", "kspacing", "for", "spin"),
     "cp2k": ("functional", "cutoff", "rel_cutoff", "basis", "potential", "for", "spin"),
 }
 ENGINE_CHOICES = {
@@ -1016,6 +1016,13 @@ class _Ctx:
                 kw["thickness_A"] = self.vr.quantity(attrs["thickness"].value, "length", "thickness")
             if "vacuum" in attrs:
                 kw["vacuum_A"] = self.vr.quantity(attrs["vacuum"].value, "length", "vacuum")
+            for key, fld, ok, rule in (("max_area", "max_area_A2", lambda x: x > 0, "must be positive"),
+                                       ("max_strain", "max_strain", lambda x: 0 < x < 1, "must be between 0 and 100 %"),
+                                       ("thickness", "thickness_A", lambda x: x > 0, "must be positive"),
+                                       ("vacuum", "vacuum_A", lambda x: x >= 0, "must not be negative")):
+                if kw.get(fld) is not None and not ok(kw[fld]):
+                    self.err("SSE043", f"interface {key} {rule}", attrs[key].value.span)
+                    kw[fld] = None
         kw = {k: x for k, x in kw.items() if x is not None}
         if not a or not b:
             return []
