@@ -133,7 +133,8 @@ def write_manifest(out: Path) -> None:
 
     files = {}
     for p in sorted(out.rglob("*")):
-        if p.is_file() and p.name != "manifest.json" and p.name not in OUTPUT_FILES and not p.name.startswith("."):
+        hidden = any(part.startswith(".") for part in p.relative_to(out).parts)  # temporaries, left-overs
+        if p.is_file() and p.name != "manifest.json" and p.name not in OUTPUT_FILES and not hidden:
             files[str(p.relative_to(out))] = hashlib.sha256(p.read_bytes()).hexdigest()
     write_text_atomic(out / "manifest.json", dumps({"generator": tool_versions(), "files": files}))
 

@@ -317,7 +317,7 @@ def write_calculations(plan: Plan, out: Path, executor=None, force: bool = False
     Returns (id, status) per calculation."""
     from . import __version__
     from .decks.jobs import array_script
-    from .util.atomic import write_text_atomic
+    from .util.atomic import write_dir_atomic, write_text_atomic
 
     rendered = [(c, files_for(c, executor)) for c in plan.calculations]
     states = [status(out / "calcs" / c.id, files) for c, files in rendered]
@@ -333,8 +333,7 @@ def write_calculations(plan: Plan, out: Path, executor=None, force: bool = False
                 n += 1
             d.rename(d.with_name(f"{d.name}.old-{n}"))
         if st in ("add", "change"):
-            for name, text in sorted(files.items()):
-                write_text_atomic(d / name, text)
+            write_dir_atomic(d, files)
         report.append((c.id, st))
     series: dict[str, list[Calculation]] = {}
     for c in plan.calculations:

@@ -176,3 +176,31 @@ def test_poscar_potcar_and_magmom_agree_whatever_the_atom_order():
     assert len(magmom) == len(pos.structure)
     co = [i for i, site in enumerate(pos.structure) if site.specie.symbol == "Co"]
     assert all(magmom[i] > 0.5 for i in co) and all(m < 0.7 for i, m in enumerate(magmom) if i not in co)
+
+
+def test_a_calculation_folder_appears_whole_or_not_at_all(tmp_path, monkeypatch):
+    # a failure while a folder's files are written (here: the third file) leaves no folder
+    # under the calculation's name and no temporary behind; the next compile writes it whole
+    from pathlib import Path
+
+    from sselang.util import atomic
+
+    real = Path.write_bytes
+    calls = {"n": 0}
+
+    def failing(self, data):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", failing)
+    files = {"INCAR": "a\n", "KPOINTS": "b\n", "POSCAR": "c\n", "00/POSCAR": "d\n"}
+    target = tmp_path / "calcs" / "relax-x-vasp-0123456789"
+    with pytest.raises(OSError):
+        atomic.write_dir_atomic(target, files)
+    assert not target.exists() and list((tmp_path / "calcs").iterdir()) == []
+    monkeypatch.setattr(Path, "write_bytes", real)
+    atomic.write_dir_atomic(target, files)
+    assert sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file()) == sorted(files)
+    assert (target / "00" / "POSCAR").read_text() == "d\n"

@@ -30,3 +30,27 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_dir_atomic(path: Path, files: dict[str, str]) -> None:
+    """Create directory `path` holding `files` (relative name -> text) in one step:
+    everything is written into a hidden temporary directory beside it, which is
+    then renamed.  A process killed at any point leaves no half-written folder
+    under the final name; a leftover `.<name>.*.tmp` folder is ignored and
+    removed by the next write of the same folder."""
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob(f".{path.name}.*.tmp"):
+        shutil.rmtree(old, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        for name, text in sorted(files.items()):
+            f = tmp / name
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_bytes(text.encode("utf-8"))
+        os.rename(tmp, path)  # fails if `path` exists: callers move an old folder aside first
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
