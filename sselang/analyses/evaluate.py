@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..model import study as m
 from .hull import AnalysisError, Hulls, entry, material_record, system_key
-from .results import (Analyses, Edge, MixPoint, Phase, ProfileResult, Provenance, ReactivityResult, Skipped,
+from .results import (Analyses, MixPoint, ProfileResult, Provenance, ReactivityResult, ScreenResult, Skipped,
                       WindowResult)
 
 
@@ -111,7 +111,54 @@ def _reactivity(study, data, h: Hulls, r, fidelity) -> ReactivityResult:
                             convention=conv, provenance=_provenance(h, key, {ra["id"], rb["id"]}, fidelity))
 
 
-RUNNERS = {"window": _window, "profile": _profile, "reactivity": _reactivity}
+def _screen(study, data, h: Hulls, r, fidelity, cell=None):
+    from ..data.stage import screen_candidates
+    from .results import ScreenResult
+    from .screen import Side, SubHulls, screen
+
+    if cell is None:
+        raise AnalysisError("a screen needs a cell: analyze <cell> { screen coating { ... } }")
+    pool = {rec["id"]: rec for sys in data.systems.values() for rec in sys["entries"]}
+    if h.sub is None:
+        h.sub = SubHulls(list(pool.values()))
+
+    def side(name: str) -> Side:
+        doc = data.materials.get(name)
+        if doc is None:
+            raise AnalysisError(f"{name} has no resolved structure")
+        rec = material_record(list(pool.values()), name, doc)
+        return Side(name, dict(study.material(name).composition), rec)
+
+    sides = {"cathode": side(cell.cathode.material), "electrolyte": side(cell.electrolyte.material)}
+    cands = []
+    for name, comp in screen_candidates(study, r, cell):
+        rid = f"bundled:{name}" if r.candidates_from else None
+        try:
+            if rid is not None and rid in pool:
+                cands.append(Side(name, comp, pool[rid]))
+            elif rid is None and name not in data.unresolved:
+                cands.append(side(name))
+            else:
+                raise AnalysisError("no data")
+        except AnalysisError:
+            from pymatgen.core import Composition
+
+            cands.append((name, Composition(comp).reduced_formula))
+    listed, funnel, ranking = screen(cands, sides, r.requirements, r.rank, h.sub)
+    keys = sorted(data.systems)
+    sources = sorted({s for k in keys for s in data.systems[k].get("sources", [])})
+    used = {c.record_id for c in listed if c.record_id} | {sides["cathode"].record["id"], sides["electrolyte"].record["id"]}
+    prov = Provenance(system=", ".join(keys), sources=sources,
+                      fidelity=[fidelity.get(s, {}).get("fidelity", s) for s in sources],
+                      schemes=[fidelity.get(s, {}).get("scheme", "unknown") for s in sources], entries_used=sorted(used))
+    rank_by = None
+    if r.rank is not None:
+        rank_by = r.rank.metric + (f" with {r.rank.with_role}" if r.rank.with_role else "") + f" ({r.rank.order})"
+    return ScreenResult(role=r.role, cathode=cell.cathode.material, electrolyte=cell.electrolyte.material,
+                        funnel=funnel, ranking=ranking, rank_by=rank_by, candidates=listed, provenance=prov)
+
+
+RUNNERS = {"window": _window, "profile": _profile, "reactivity": _reactivity, "screen": _screen}
 
 
 def _describe(r) -> str:
@@ -127,12 +174,16 @@ def evaluate(study: m.Study, data) -> Analyses:
     fidelity = {s["name"]: s for s in data.sources}  # name -> {fidelity, scheme, ...}
     results = []
     for a in study.analyses:
+        cell = study.cell(a.target) if a.target_kind == "cell" else None
         for r in a.requests:
             run = RUNNERS.get(r.kind)
             if run is None:
-                continue  # diffusion, barrier, screen, interface: evaluated by their own stages
+                continue  # diffusion, barrier, interface: evaluated by their own stages
             try:
-                results.append(run(study, data, h, r, fidelity))
+                if r.kind == "screen":
+                    results.append(run(study, data, h, r, fidelity, cell))
+                else:
+                    results.append(run(study, data, h, r, fidelity))
             except AnalysisError as e:
                 results.append(Skipped(request=_describe(r), reason=str(e)))
     return Analyses(generator=tool_versions(), results=results)

@@ -29,6 +29,7 @@ class Hulls:
 
     systems: dict[str, dict]  # key "Cl-Li-P-S" -> {"entries": [records], "sources": [...]}
     _cache: dict = field(default_factory=dict, repr=False)
+    sub: object = None  # screen.SubHulls over every record, built when a screen needs it
 
     def records(self, key: str) -> list[dict]:
         try:

@@ -108,6 +108,39 @@ class Skipped(Result):
     reason: str
 
 
+class ScreenCandidate(Result):
+    name: str
+    formula: str
+    status: Literal["survivor", "removed", "no data"]
+    removed_by: str | None = Field(None, description="the filter that removed it, as written")
+    failed_value: float | None = Field(None, description="the value that failed, in the filter's unit")
+    metrics: dict[str, float] = Field(default_factory=dict,
+                                      description="e_hull and reactivity in meV/atom, window edges in V")
+    record_id: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class FunnelStage(Result):
+    stage: str
+    remaining: int
+
+
+class ScreenResult(Result):
+    kind: Literal["screen"] = "screen"
+    role: str
+    cathode: str
+    electrolyte: str
+    funnel: list[FunnelStage]
+    ranking: list[str] = Field(description="survivors, best first")
+    rank_by: str | None = None
+    candidates: list[ScreenCandidate]
+    convention: str = ("filters applied cheapest first (e_hull, window, reactivity); reaction energies are the "
+                       "minimum over the mixing ratio, closed, per atom (see reactivity); a window covers a range "
+                       "when its reduction edge is at or below the range's low end and its oxidation edge at or "
+                       "above its high end")
+    provenance: Provenance
+
+
 class Analyses(Result):
     generator: dict[str, str]
-    results: list[WindowResult | ProfileResult | ReactivityResult | Skipped]
+    results: list[WindowResult | ProfileResult | ReactivityResult | ScreenResult | Skipped]

@@ -64,12 +64,36 @@ def systems_needed(study: m.Study, skip: set[str] = frozenset()) -> dict[str, Ne
             elif r.kind == "screen" and cell is not None:
                 base = set(study.material(cell.cathode.material).composition) | set(
                     study.material(cell.electrolyte.material).composition)
-                for c in r.candidates:
-                    if c in skip:
+                for name, comp in screen_candidates(study, r, cell):
+                    if name in skip:
                         continue
-                    add(set(study.material(c).composition) | base | {"Li"}, f"screen candidate {c}", c,
+                    add(set(comp) | base | {"Li"}, f"screen candidate {name}",
+                        *([name] if name in {x.name for x in study.materials} else []),
                         cell.cathode.material, cell.electrolyte.material)
     return dict(sorted(out.items()))
+
+
+def screen_candidates(study: m.Study, r: m.ScreenRequest, cell: m.Cell) -> list[tuple[str, dict[str, float]]]:
+    """(name, composition) of every candidate of a screen: the listed materials, or
+    every Li compound of the bundled dataset (`candidates = all from bundled`) except
+    the cell's own cathode and electrolyte and compounds of excluded elements."""
+    if not r.candidates_from:
+        return [(c, dict(study.material(c).composition)) for c in r.candidates]
+    if r.candidates_from != "bundled":
+        return []  # mp: needs the Materials Project's full list, not offline
+    from ..model.formula import parse_formula
+    from .thermo import bundled_document
+
+    own = {study.material(cell.cathode.material).formula, study.material(cell.electrolyte.material).formula}
+    out = []
+    for rec in bundled_document()["entries"]:
+        comp = parse_formula(rec["formula"])
+        if "Li" not in comp or len(comp) < 2 or rec["formula"] in own:
+            continue
+        if set(comp) & set(r.exclude_elements):
+            continue
+        out.append((rec["name"], dict(comp)))
+    return sorted(out)
 
 
 def material_inputs(mat: m.Material) -> str:

@@ -1,0 +1,181 @@
+"""Coating screening (Xiao et al., Joule 2019; Nolan, Liu, Mo 2019): many
+candidates through hierarchical filters, cheapest first.
+
+Every hull is built once per chemical system and shared by all candidates
+(and with the study's other analyses through `Hulls`): a candidate's e_hull
+and window use the hull of its own elements with Li, its reaction with the
+cathode the hull of both their elements.  The filters are pure functions of
+those hulls and the candidates' own records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .hull import AnalysisError, entry
+from .results import FunnelStage, ScreenCandidate
+
+# cost order: a hull lookup, a walk along one line, an interface reaction per pair
+COST = {"e_hull": 0, "band_gap": 1, "window": 2, "reactivity": 3, "barrier": 4}
+OPS = {"<=": lambda a, b: a <= b + 1e-12, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b - 1e-12,
+       ">": lambda a, b: a > b, "==": lambda a, b: abs(a - b) < 1e-9}
+
+
+@dataclass(frozen=True)
+class Side:
+    name: str
+    composition: dict[str, float]
+    record: dict
+
+
+class SubHulls:
+    """Phase diagrams of any chemical subsystem of a pool of records, built once each."""
+
+    def __init__(self, records: list[dict]) -> None:
+        self.pool = {r["id"]: r for r in records}
+        self._pd: dict[frozenset, object] = {}
+
+    def diagram(self, elements) -> object:
+        key = frozenset(elements)
+        if key not in self._pd:
+            from pymatgen.analysis.phase_diagram import PhaseDiagram
+
+            rs = [r for r in self.pool.values() if set(r["composition"]) <= key]
+            try:
+                self._pd[key] = PhaseDiagram([entry(r) for r in rs])
+            except ValueError as e:
+                raise AnalysisError(f"no phase diagram for {'-'.join(sorted(key))}: {e}") from e
+        return self._pd[key]
+
+
+def label(req) -> str:
+    if req.metric == "window":
+        return f"window covers {req.range_V[0]:g} V .. {req.range_V[1]:g} V"
+    what = req.metric + (f" with {req.with_role}" if req.with_role else "")
+    unit = " meV/atom" if req.metric in ("e_hull", "reactivity") else " eV"
+    scale = 1000 if req.metric in ("e_hull", "reactivity") else 1
+    return f"{what} {req.op} {req.value * scale:g}{unit}"
+
+
+def _comp(d):
+    from pymatgen.core import Composition
+
+    return Composition(d)
+
+
+def e_hull_meV(hulls: SubHulls, cand: Side) -> float:
+    comp = _comp(cand.composition)
+    pd = hulls.diagram(set(cand.composition) | {"Li"})
+    e = cand.record["energy_eV"] / sum(cand.record["composition"].values())
+    return 1000 * (e - pd.get_hull_energy_per_atom(comp))
+
+
+def window_edges(hulls: SubHulls, cand: Side) -> tuple[float, float]:
+    from .window import window
+
+    comp = _comp(cand.composition)
+    e = cand.record["energy_eV"] / sum(cand.record["composition"].values()) * comp.num_atoms
+    w = window(hulls.diagram(set(cand.composition) | {"Li"}), comp, e)
+    red = w.reduction.voltage_V if w.reduction else float("nan")
+    ox = w.oxidation.voltage_V if w.oxidation else float("nan")
+    return red, ox
+
+
+def reaction_meV(hulls: SubHulls, cand: Side, other: Side) -> float:
+    from .reactivity import minimum, reaction_curve
+
+    pd = hulls.diagram(set(cand.composition) | set(other.composition))
+    return 1000 * minimum(reaction_curve(pd, entry(cand.record), entry(other.record))).energy
+
+
+def screen(cands: list[Side | tuple[str, str]], sides: dict[str, Side], requirements, rank, hulls: SubHulls):
+    """Run the filters.  `cands` holds a Side per candidate with data, or
+    (name, formula) for one without; `sides` maps 'cathode'/'electrolyte' to its
+    Side.  Returns (candidates, funnel, ranking)."""
+    order = sorted(requirements, key=lambda q: COST[q.metric])
+    out: dict[str, ScreenCandidate] = {}
+    alive: list[Side] = []
+    for c in cands:
+        if isinstance(c, Side):
+            alive.append(c)
+        else:
+            out[c[0]] = ScreenCandidate(name=c[0], formula=c[1], status="no data",
+                                        notes=["no structure or energy in the data: not screened"])
+    metrics: dict[str, dict[str, float]] = {c.name: {} for c in alive}
+    notes: dict[str, list[str]] = {c.name: [] for c in alive}
+    removed: dict[str, tuple[str, float | None]] = {}
+    funnel = [FunnelStage(stage="candidates with data", remaining=len(alive))]
+    for q in order:
+        keep = []
+        for c in alive:
+            m = metrics[c.name]
+            try:
+                ok, value = _apply(q, c, sides, hulls, m, notes[c.name])
+            except AnalysisError as e:
+                notes[c.name].append(f"{label(q)}: {e}")
+                ok, value = False, None
+            if ok:
+                keep.append(c)
+            else:
+                removed[c.name] = (label(q), value)
+        alive = keep
+        funnel.append(FunnelStage(stage=label(q), remaining=len(alive)))
+    ranking = _rank(alive, rank, sides, hulls, metrics, notes)
+    for name, m in metrics.items():
+        side = next(x for x in cands if isinstance(x, Side) and x.name == name)
+        formula = _comp(side.composition).reduced_formula
+        if name in removed:
+            by, v = removed[name]
+            out[name] = ScreenCandidate(name=name, formula=formula, status="removed", removed_by=by,
+                                        failed_value=None if v is None else round(v, 4), metrics=_round(m),
+                                        record_id=side.record["id"], notes=notes[name])
+        else:
+            out[name] = ScreenCandidate(name=name, formula=formula, status="survivor", metrics=_round(m),
+                                        record_id=side.record["id"], notes=notes[name])
+    listed = [out[n] for n in ranking] + sorted((c for n, c in out.items() if n not in ranking), key=lambda c: c.name)
+    return listed, funnel, ranking
+
+
+def _round(m: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in sorted(m.items())}
+
+
+def _metric(q_metric: str, with_role: str | None, c: Side, sides, hulls, m: dict) -> float:
+    key = q_metric + (f" with {with_role}" if with_role else "")
+    if key not in m:
+        if q_metric == "e_hull":
+            m[key] = e_hull_meV(hulls, c)
+        elif q_metric == "reactivity":
+            m[key] = reaction_meV(hulls, c, sides[with_role])
+        else:
+            raise AnalysisError(f"the data hold no {q_metric}")
+    return m[key]
+
+
+def _apply(q, c: Side, sides, hulls, m: dict, notes: list[str]) -> tuple[bool, float | None]:
+    if q.metric == "window":
+        if "window reduction V" not in m:
+            m["window reduction V"], m["window oxidation V"] = window_edges(hulls, c)
+        lo, hi = q.range_V
+        red, ox = m["window reduction V"], m["window oxidation V"]
+        ok = red <= lo + 1e-9 and ox >= hi - 1e-9
+        return ok, (red if red > lo + 1e-9 else ox)
+    if q.metric in ("band_gap", "barrier"):
+        notes.append(f"{label(q)}: not evaluated, the data hold no {q.metric.replace('_', ' ')}s")
+        return True, None
+    v = _metric(q.metric, q.with_role, c, sides, hulls, m)  # meV/atom
+    return OPS[q.op](v, q.value * 1000), v
+
+
+def _rank(alive, rank, sides, hulls, metrics, notes) -> list[str]:
+    if rank is None or not alive:
+        return sorted(c.name for c in alive)
+    vals = {}
+    for c in alive:
+        try:
+            vals[c.name] = _metric(rank.metric, rank.with_role, c, sides, hulls, metrics[c.name])
+        except AnalysisError as e:
+            notes[c.name].append(f"rank: {e}")
+    sign = -1 if rank.order == "descending" else 1
+    ranked = sorted(vals, key=lambda n: (sign * vals[n], n))
+    return ranked + sorted(c.name for c in alive if c.name not in vals)

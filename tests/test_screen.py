@@ -1,0 +1,86 @@
+"""Coating screening: a hand-made Li-Ge-O-S dataset whose survivors are known by
+hand, then the coating_screen example on the bundled data."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sselang.analyses.screen import Side, SubHulls, screen
+from sselang.model.study import Ranking, Requirement
+
+from conftest import ROOT
+
+# energies (eV): elements per atom Li -2, Ge -4, O -4, S -3; binaries per formula unit
+ROWS = [("Li", {"Li": 1}, -2.0), ("Ge", {"Ge": 1}, -4.0), ("O2", {"O": 2}, -8.0), ("S", {"S": 1}, -3.0),
+        ("Li2O", {"Li": 2, "O": 1}, -14.0), ("GeO2", {"Ge": 1, "O": 2}, -16.5),
+        ("Li2S", {"Li": 2, "S": 1}, -11.5), ("GeS2", {"Ge": 1, "S": 2}, -11.5),
+        # Li2GeO3 = Li2O + GeO2 - 0.6 eV; Li4GeO4 = 2 Li2O + GeO2 - 0.9 eV (0.3 eV below Li2GeO3 + Li2O)
+        ("Li2GeO3", {"Li": 2, "Ge": 1, "O": 3}, -31.1), ("Li4GeO4", {"Li": 4, "Ge": 1, "O": 4}, -45.4),
+        # Li6GeO5: 50 meV/atom (12 atoms: 0.6 eV) above Li4GeO4 + Li2O = -59.4 eV
+        ("Li6GeO5", {"Li": 6, "Ge": 1, "O": 5}, -58.8)]
+RECORDS = [{"id": f"hand:{f}", "formula": f, "composition": c, "energy_eV": e} for f, c, e in ROWS]
+BY = {r["formula"]: r for r in RECORDS}
+
+
+def side(f):
+    return Side(f, BY[f]["composition"], BY[f])
+
+
+def req(metric, op=None, meV=None, role=None, rng=None):
+    if metric == "window":
+        return Requirement(metric="window", op="covers", range_V=rng)
+    return Requirement(metric=metric, with_role=role, op=op, value=meV / 1000, unit="eV/atom")
+
+
+def test_hand_made_screen_keeps_exactly_the_inert_stable_candidate():
+    # by hand: Li6GeO5 fails e_hull (50 > 25 meV/atom); Li2GeO3 + Li2O -> Li4GeO4 releases 0.3 eV
+    # per 9 atoms (-33.3 meV/atom at x = 2/3) and fails reactivity with the cathode (Li2O);
+    # Li4GeO4 reacts with neither side and its window, 1.65 V (Li4GeO4 + 4 Li -> 4 Li2O + Ge,
+    # -(-14.6/4 + 2)) to 3.15 V (Li4GeO4 -> Li2GeO3 + 1/2 O2 + 2 Li, -(-10.3/2 + 2)), covers 2-3 V
+    sides = {"cathode": side("Li2O"), "electrolyte": side("Li2S")}
+    cands = [side("Li2GeO3"), side("Li4GeO4"), side("Li6GeO5"), ("LiXO", "LiBO2")]
+    reqs = [req("reactivity", ">=", -20, "cathode"), req("reactivity", ">=", -20, "electrolyte"),
+            req("window", rng=(2.0, 3.0)), req("e_hull", "<=", 25)]
+    listed, funnel, ranking = screen(cands, sides, reqs, Ranking(metric="e_hull", order="ascending"),
+                                     SubHulls(RECORDS))
+    by = {c.name: c for c in listed}
+    assert ranking == ["Li4GeO4"]
+    assert by["Li6GeO5"].removed_by == "e_hull <= 25 meV/atom"
+    assert by["Li6GeO5"].failed_value == pytest.approx(50, abs=1e-6)
+    assert by["Li2GeO3"].removed_by == "reactivity with cathode >= -20 meV/atom"
+    assert by["Li2GeO3"].failed_value == pytest.approx(-1000 * 0.3 / 9, abs=1e-4)
+    assert by["Li4GeO4"].metrics["window reduction V"] == pytest.approx(1.65, abs=1e-4)
+    assert by["Li4GeO4"].metrics["window oxidation V"] == pytest.approx(3.15, abs=1e-4)
+    assert by["Li4GeO4"].metrics["reactivity with electrolyte"] == pytest.approx(0, abs=1e-6)
+    assert by["LiXO"].status == "no data"
+    # cheapest first: e_hull, then the window, then the two reactions
+    assert [(f.stage, f.remaining) for f in funnel] == [
+        ("candidates with data", 3), ("e_hull <= 25 meV/atom", 2), ("window covers 2 V .. 3 V", 2),
+        ("reactivity with cathode >= -20 meV/atom", 1), ("reactivity with electrolyte >= -20 meV/atom", 1)]
+
+
+def test_ranking_orders_survivors():
+    sides = {"cathode": side("Li2O"), "electrolyte": side("Li2S")}
+    listed, _, ranking = screen([side("Li2GeO3"), side("Li4GeO4"), side("Li6GeO5")], sides, [],
+                                Ranking(metric="e_hull", order="descending"), SubHulls(RECORDS))
+    assert ranking[0] == "Li6GeO5"  # the only one above the hull, ranked first when descending
+    assert sorted(ranking[1:]) == ["Li2GeO3", "Li4GeO4"]
+
+
+def test_coating_screen_example_on_the_bundled_data(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "sselang.cli", "compile", str(ROOT / "examples" / "coating_screen.cell"),
+                        "--build-dir", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    (out,) = tmp_path.iterdir()
+    (res,) = [x for x in json.loads((out / "analyses.json").read_text())["results"] if x["kind"] == "screen"]
+    by = {c["name"]: c for c in res["candidates"]}
+    # Li3PO4 passes the reactivity filters (Xiao et al. 2019)
+    assert by["Li3PO4"]["status"] == "survivor"
+    assert by["Li3PO4"]["metrics"]["reactivity with electrolyte"] > -100
+    assert by["Li3PO4"]["metrics"]["reactivity with cathode"] > -100
+    # the funnel never grows and ends with the survivors
+    counts = [f["remaining"] for f in res["funnel"]]
+    assert counts == sorted(counts, reverse=True) and counts[-1] == len(res["ranking"])
+    assert all(c["status"] in ("survivor", "removed", "no data") for c in res["candidates"])
