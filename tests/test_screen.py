@@ -84,3 +84,30 @@ def test_coating_screen_example_on_the_bundled_data(tmp_path):
     counts = [f["remaining"] for f in res["funnel"]]
     assert counts == sorted(counts, reverse=True) and counts[-1] == len(res["ranking"])
     assert all(c["status"] in ("survivor", "removed", "no data") for c in res["candidates"])
+
+
+@pytest.mark.parametrize("a,b", [("LiNbO3", "Li3PS4"), ("LiCoO2", "Li6PS5Cl"), ("Li2ZrO3", "Li3PS4"),
+                                 ("NMC811", "Li3PS4"), ("LiNbO3", "LiCoO2")])
+def test_the_screens_linear_program_finds_pymatgens_minimum(a, b):
+    # peer side by side: the LP minimum against the minimum over pymatgen's InterfacialReactivity kinks
+    from pymatgen.core import Composition
+
+    from sselang.analyses.reactivity import minimum, minimum_by_lp, reaction_curve
+    from sselang.data.thermo import BundledSource
+
+    src = BundledSource()
+    els = frozenset(Composition(src_formula(a)).as_dict()) | frozenset(Composition(src_formula(b)).as_dict())
+    hulls = SubHulls(src.records(els))
+    pd = hulls.diagram(els)
+    ea, eb = hulls.entry(hulls.pool[f"bundled:{a}"]), hulls.entry(hulls.pool[f"bundled:{b}"])
+    lp = minimum_by_lp(pd, ea, eb)
+    walk = minimum(reaction_curve(pd, ea, eb))
+    assert lp.energy == pytest.approx(walk.energy, abs=1e-6)
+    if walk.energy < -1e-6:
+        assert lp.products == walk.products
+
+
+def src_formula(name):
+    from sselang.data.library import phases
+
+    return phases()[name].formula

@@ -64,3 +64,41 @@ def reaction_curve(pd, a_entry, b_entry, open_element: str | None = None, potent
 def minimum(curve: list[Kink]) -> Kink:
     # the most negative kink; ties go to the smaller x so the choice is reproducible
     return min(curve, key=lambda k: (round(k.energy, 9), k.x))
+
+
+def minimum_by_lp(pd, a_entry, b_entry) -> Kink:
+    """The most negative reaction energy of x A + (1 - x) B as one linear program.
+
+    The hull energy of a composition is the cheapest mixture of stable phases with
+    that composition, so the minimum over x of E_hull(x) - [x E(A) + (1 - x) E(B)]
+    is: minimise sum_i l_i e_i - x e_A - (1 - x) e_B over l_i >= 0 and 0 <= x <= 1,
+    subject to sum_i l_i c_i = x c_A + (1 - x) c_B (atom fractions, so sum l_i = 1).
+    One small LP (HiGHS) replaces walking every kink of the tie line; the screen
+    needs only this minimum.  Agrees with reaction_curve's minimum (tests)."""
+    import numpy as np
+    from scipy.optimize import linprog
+
+    cached = getattr(pd, "_sselang_lp", None)  # the hull's matrix, built once per diagram
+    if cached is None:
+        els = sorted({el.symbol for e in pd.stable_entries for el in e.composition})
+        stable = sorted(pd.stable_entries, key=lambda e: (e.composition.reduced_formula, e.entry_id or ""))
+        A = np.array([[e.composition.get_atomic_fraction(el) for el in els] for e in stable]).T
+        cached = (els, stable, A, np.array([e.energy_per_atom for e in stable]))
+        pd._sselang_lp = cached
+    els, stable, A, e = cached
+
+    def frac(comp):
+        return np.array([comp.get_atomic_fraction(el) for el in els], dtype=float)
+    ca, cb = frac(a_entry.composition), frac(b_entry.composition)
+    ea, eb = a_entry.energy_per_atom, b_entry.energy_per_atom
+    # variables: l_1..l_n, x ; A l - x (ca - cb) = cb
+    a_eq = np.hstack([A, -(ca - cb)[:, None]])
+    cost = np.concatenate([e, [-(ea - eb)]])
+    res = linprog(cost, A_eq=a_eq, b_eq=cb, bounds=[(0, None)] * len(stable) + [(0, 1)], method="highs")
+    if res.status != 0:
+        raise AnalysisError(f"the reaction of {a_entry.composition.reduced_formula} and "
+                            f"{b_entry.composition.reduced_formula} has no solution on this hull ({res.message})")
+    x = float(res.x[-1])
+    energy = float(res.fun) - eb
+    products = tuple(sorted({stable[i].composition.reduced_formula for i, l in enumerate(res.x[:-1]) if l > 1e-9}))
+    return Kink(round(x, 9) + 0.0, round(min(energy, 0.0), 9) + 0.0, "", products)

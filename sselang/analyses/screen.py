@@ -34,6 +34,13 @@ class SubHulls:
     def __init__(self, records: list[dict]) -> None:
         self.pool = {r["id"]: r for r in records}
         self._pd: dict[frozenset, object] = {}
+        self._entries: dict[str, object] = {}
+
+    def entry(self, record: dict):
+        # one pymatgen entry per record, shared by every diagram it enters
+        if record["id"] not in self._entries:
+            self._entries[record["id"]] = entry(record)
+        return self._entries[record["id"]]
 
     def diagram(self, elements) -> object:
         key = frozenset(elements)
@@ -42,7 +49,7 @@ class SubHulls:
 
             rs = [r for r in self.pool.values() if set(r["composition"]) <= key]
             try:
-                self._pd[key] = PhaseDiagram([entry(r) for r in rs])
+                self._pd[key] = PhaseDiagram([self.entry(r) for r in rs])
             except ValueError as e:
                 raise AnalysisError(f"no phase diagram for {'-'.join(sorted(key))}: {e}") from e
         return self._pd[key]
@@ -82,10 +89,10 @@ def window_edges(hulls: SubHulls, cand: Side) -> tuple[float, float]:
 
 
 def reaction_meV(hulls: SubHulls, cand: Side, other: Side) -> float:
-    from .reactivity import minimum, reaction_curve
+    from .reactivity import minimum_by_lp
 
     pd = hulls.diagram(set(cand.composition) | set(other.composition))
-    return 1000 * minimum(reaction_curve(pd, entry(cand.record), entry(other.record))).energy
+    return 1000 * minimum_by_lp(pd, hulls.entry(cand.record), hulls.entry(other.record)).energy
 
 
 def screen(cands: list[Side | tuple[str, str]], sides: dict[str, Side], requirements, rank, hulls: SubHulls):
