@@ -249,6 +249,192 @@ def schema(output: Path | None) -> None:
         write_text_atomic(output, text)
 
 
+@cli.group()
+def analyze() -> None:
+    """Analyse finished simulations: diffusion from MD trajectories, barriers from NEB runs."""
+
+
+def _per_file(values: tuple[float, ...], n: int, name: str) -> list[float | None]:
+    """One value for every file, or one per file in order."""
+    if not values:
+        return [None] * n
+    if len(values) == 1:
+        return [values[0]] * n
+    if len(values) != n:
+        raise click.UsageError(f"give {name} once (for every file) or once per file ({n}), not {len(values)} times")
+    return list(values)
+
+
+@analyze.command(name="diffusion")
+@click.argument("trajectories", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--species", default="Li", show_default=True, help="the mobile species")
+@click.option("--temperature", type=float, multiple=True,
+              help="K; overrides the file's; once for all files or once per file")
+@click.option("--timestep", type=float, multiple=True,
+              help="fs between stored frames, for files that do not say (an XDATCAR without INCAR/OUTCAR "
+                   "beside it, extxyz); once for all files or once per file")
+@click.option("--stride", type=click.IntRange(min=1), help="keep every n-th frame")
+@click.option("--equilibration", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="fs dropped from the start of each run")
+@click.option("--format", "fmt", type=click.Choice(["xdatcar", "vasprun", "cp2k", "qe", "ase",
+                                                      "diffusion-analyzer"]),
+              help="trajectory format, when the file name does not tell")
+@click.option("--charge", "z", type=int, help="charge number z of the mobile ion (known for Li, Na, Mg, ...)")
+@click.option("--target-temperature", type=float, default=300.0, show_default=True,
+              help="K; where the Arrhenius fit is evaluated")
+@click.option("--json", "as_json", is_flag=True, help="print JSON for machines")
+def analyze_diffusion(trajectories: tuple[Path, ...], species: str, temperature: tuple[float, ...],
+                      timestep: tuple[float, ...], stride: int | None, equilibration: float, fmt: str | None,
+                      z: int | None, target_temperature: float, as_json: bool) -> None:
+    """Diffusivity and conductivity of MD trajectories; Arrhenius over several temperatures.
+
+    Reads XDATCAR, vasprun.xml, CP2K *-pos-1.xyz, pw.x md output, extxyz, ASE .traj
+    and pymatgen DiffusionAnalyzer JSON."""
+    import json
+
+    from .transport.readers import TrajectoryError, read_trajectory
+
+    from .transport.fit import analyse_diffusion, arrhenius
+
+    temps = _per_file(temperature, len(trajectories), "--temperature")
+    steps = _per_file(timestep, len(trajectories), "--timestep")
+    failed = False
+    rows, results = [], []
+    for path, t_k, dt in zip(trajectories, temps, steps):
+        try:
+            traj = read_trajectory(path, format=fmt, dt_fs=dt, stride=stride)
+        except TrajectoryError as e:
+            click.echo(f"error: {e}", err=True)
+            failed = True
+            continue
+        if t_k is not None:
+            traj.temperature_K = t_k
+        row = {"source": str(path), "n_frames": traj.n_frames, "n_atoms": traj.n_atoms, "dt_fs": traj.dt_fs,
+               "run_fs": (traj.n_frames - 1) * traj.dt_fs, "temperature_K": traj.temperature_K,
+               "variable_cell": traj.lattice.ndim == 3, "notes": list(traj.notes)}
+        if analyse_diffusion is not None:
+            try:
+                res = analyse_diffusion(traj, species, equilibration_fs=equilibration,
+                                        **({"z": z} if z is not None else {}))
+            except ValueError as e:
+                click.echo(f"error: {path}: {e}", err=True)
+                failed = True
+                continue
+            row["diffusion"] = res.model_dump(mode="json")
+            results.append(res)
+        rows.append(row)
+        if not as_json:
+            _print_run(row, species)
+
+    fit = None
+    if arrhenius is not None and len({r.temperature_K for r in results if r.temperature_K}) >= 2:
+        usable = [r for r in results if r.temperature_K]
+        try:
+            fit = arrhenius(usable, T_target_K=target_temperature)
+        except ValueError as e:
+            click.echo(f"error: Arrhenius fit: {e}", err=True)
+            failed = True
+    if as_json:
+        click.echo(json.dumps({"runs": rows, "arrhenius": fit.model_dump(mode="json") if fit else None,
+                               "fitted": analyse_diffusion is not None}, indent=2))
+    else:
+        if analyse_diffusion is None and rows:
+            click.echo("(trajectories read; the MSD fit is not available in this installation)", err=True)
+        if fit is not None:
+            _print_arrhenius(fit)
+        elif len(results) > 1:
+            click.echo("no Arrhenius fit: it needs runs at two or more temperatures (--temperature)", err=True)
+    sys.exit(1 if failed else 0)
+
+
+def _print_run(row: dict, species: str) -> None:
+    t = row["temperature_K"]
+    click.echo(f"{row['source']}: {row['n_frames']} frames x {row['n_atoms']} atoms, {row['dt_fs']:g} fs apart "
+               f"({row['run_fs'] / 1000:g} ps)" + (f", {t:g} K" if t else ", temperature unknown")
+               + (", variable cell" if row["variable_cell"] else ""))
+    d = row.get("diffusion")
+    if d is not None:
+        sigma = (f"   sigma = {d['sigma_mS_cm']:.3g} +- {d['sigma_err_mS_cm']:.2g} mS/cm"
+                 if d.get("sigma_mS_cm") is not None else "")
+        w = d["window"]
+        click.echo(f"  {species}: D = {d['D_cm2_s']:.3g} +- {d['D_err_cm2_s']:.2g} cm^2/s{sigma}")
+        click.echo(f"  fit window {w['start_fs'] / 1000:g}-{w['end_fs'] / 1000:g} ps ({w['how']}, "
+                   f"{w['n_points']} lags); {d['effective_hops']:.0f} effective hops"
+                   + (f"; Haven ratio {d['haven_ratio']:.2f}" if d.get("haven_ratio") is not None else ""))
+        for w_ in d.get("warnings", []):
+            click.echo(f"  warning: {w_}")
+    for n in row["notes"]:
+        click.echo(f"  note: {n}")
+
+
+def _print_arrhenius(fit) -> None:
+    line = (f"Arrhenius ({fit.species}, {len(fit.temperatures_K)} temperatures): Ea = {fit.Ea_eV:.3f} +- "
+            f"{fit.Ea_err_eV:.3f} eV; D({fit.T_target_K:g} K) = {fit.D_target_cm2_s:.3g} cm^2/s "
+            f"[{fit.D_target_band_cm2_s[0]:.2g}, {fit.D_target_band_cm2_s[1]:.2g}]")
+    if fit.sigma_target_mS_cm is not None:
+        line += f"; sigma({fit.T_target_K:g} K) = {fit.sigma_target_mS_cm:.3g} mS/cm"
+    click.echo(line)
+    for w in fit.warnings:
+        click.echo(f"  warning: {w}")
+
+
+def _energy_or_path(value: str | None):
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+@analyze.command(name="barrier")
+@click.argument("neb", type=click.Path(path_type=Path))
+@click.option("--energy", type=click.Choice(["without_entropy", "sigma0", "toten"]), default="without_entropy",
+              show_default=True, help="which OUTCAR energy of a VASP NEB")
+@click.option("--initial", help="initial-state energy (eV) or its OUTCAR / relaxation folder, when 00/ has none")
+@click.option("--final", help="final-state energy (eV) or its OUTCAR / relaxation folder, when the last folder has none")
+@click.option("--nimages", type=click.IntRange(min=3), help="images per band of an ASE trajectory (guessed if not given)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON for machines")
+def analyze_barrier(neb: Path, energy: str, initial: str | None, final: str | None, nimages: int | None,
+                    as_json: bool) -> None:
+    """Barrier and energy profile of a finished NEB: a VASP NEB folder (00, 01, ...) or an ASE .traj."""
+    import json
+
+    from .transport.barrier import BarrierError, read_neb
+
+    kw = {"initial": _energy_or_path(initial), "final": _energy_or_path(final)}
+    if neb.is_dir():
+        kw["energy"] = energy
+    else:
+        kw["nimages"] = nimages
+    try:
+        res = read_neb(neb, **kw)
+    except BarrierError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(res.to_dict(), indent=2))
+        return
+    top = res.highest_image
+    click.echo(f"{res.source}: {len(res.images)} images ({res.energy_kind})")
+    click.echo("  image    s (Å)   E - E_initial (eV)   energy from")
+    for im, rel, s in zip(res.images, res.relative_eV, res.reaction_coordinate_A):
+        e = f"{rel:10.4f}" if rel is not None else ("   unknown" if im.energy_eV is None else f"{im.energy_eV:10.4f} (abs)")
+        mark = " <- highest" if im.index == top else ""
+        click.echo(f"  {im.index:5d} {s:8.3f}   {e:>18s}   {im.energy_from}{mark}")
+
+    def ev(x):
+        return f"{x:.3f} eV" if x is not None else "unknown"
+
+    climb = {True: ", climbing image", False: ", no climbing image", None: ""}[res.climbing]
+    click.echo(f"forward barrier {ev(res.barrier_eV)} (image {top}{climb}); backward barrier "
+               f"{ev(res.backward_barrier_eV)}; reaction energy {ev(res.reaction_energy_eV)}")
+    for n in res.notes:
+        click.echo(f"  note: {n}")
+    if res.barrier_eV is None:
+        sys.exit(1)
+
+
 def main() -> None:
     try:
         cli.main(prog_name="sselang", standalone_mode=True)

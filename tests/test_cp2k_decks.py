@@ -335,6 +335,12 @@ def test_md_deck_runs(tmp_path):
     assert [int(r[0]) for r in rows] == [0, 1, 2, 3]
     np.testing.assert_allclose([float(r[4]) for r in rows], energies, atol=1e-8)
     assert (tmp_path / "li2s-md-pos-1.xyz").is_file()
+    # the trajectory this CP2K wrote reads back: cell and temperature from the deck, 2 fs per frame
+    from sselang.transport.readers import read_cp2k_xyz
+
+    traj = read_cp2k_xyz(tmp_path / "li2s-md-pos-1.xyz")
+    assert traj.n_frames == 4 and traj.dt_fs == pytest.approx(2.0) and traj.temperature_K == 300.0
+    np.testing.assert_allclose(traj.frac[0], li2s().frac_coords, atol=1e-9)
 
 
 @needs_cp2k
