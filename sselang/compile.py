@@ -109,14 +109,15 @@ def write_build(study, sources, build_dir: Path, data=None, force: bool = False)
     for system, doc in sorted(data.systems.items()):
         write_text_atomic(out / "thermo" / f"{system}.json",
                           dumps({"system": system, "generator": tool_versions(), "thermo": lock["thermo"], **doc}))
-    from .analyses.evaluate import evaluate
-
-    analyses = evaluate(study, data)
-    write_text_atomic(out / "analyses.json", dumps(analyses.model_dump(mode="json")))
     from .plan import make_plan, write_calculations
 
     plan = make_plan(study, data)
     report = write_calculations(plan, out, study.run.executor, force)
+    from .analyses.evaluate import evaluate
+
+    # after the calculations: finished runs in the build folder feed the analyses
+    analyses = evaluate(study, data, plan, out)
+    write_text_atomic(out / "analyses.json", dumps(analyses.model_dump(mode="json")))
     write_text_atomic(out / "plan.json", dumps({
         "generator": tool_versions(),
         "calculations": [{"id": c.id, "kind": c.kind, "material": c.material, "engine": c.engine, "natoms": c.natoms,

@@ -167,7 +167,7 @@ def _describe(r) -> str:
     return f"{r.kind} {getattr(r, 'material', '')}".strip()
 
 
-def evaluate(study: m.Study, data) -> Analyses:
+def evaluate(study: m.Study, data, plan=None, out=None) -> Analyses:
     from ..compile import tool_versions
 
     h = Hulls(data.systems)
@@ -186,4 +186,8 @@ def evaluate(study: m.Study, data) -> Analyses:
                     results.append(run(study, data, h, r, fidelity))
             except AnalysisError as e:
                 results.append(Skipped(request=_describe(r), reason=str(e)))
+    if plan is not None and out is not None:
+        from .diffusion import diffusion_results
+
+        results.extend(diffusion_results(study, plan, out))
     return Analyses(generator=tool_versions(), results=results)

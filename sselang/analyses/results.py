@@ -141,6 +141,9 @@ class ScreenResult(Result):
     provenance: Provenance
 
 
+from .diffusion import DiffusionStudyResult  # noqa: E402 - defined beside its evaluation
+
+
 class Analyses(Result):
     generator: dict[str, str]
-    results: list[WindowResult | ProfileResult | ReactivityResult | ScreenResult | Skipped]
+    results: list[WindowResult | ProfileResult | ReactivityResult | ScreenResult | Skipped | DiffusionStudyResult]
