@@ -144,7 +144,7 @@ def _screen(study, data, h: Hulls, r, fidelity, cell=None):
             from pymatgen.core import Composition
 
             cands.append((name, Composition(comp).reduced_formula))
-    listed, funnel, ranking = screen(cands, sides, r.requirements, r.rank, h.sub)
+    listed, funnel, ranking = screen(cands, sides, r.requirements, r.rank, h.sub, cell.cathode.charged_to_V)
     keys = sorted(data.systems)
     sources = sorted({s for k in keys for s in data.systems[k].get("sources", [])})
     used = {c.record_id for c in listed if c.record_id} | {sides["cathode"].record["id"], sides["electrolyte"].record["id"]}

@@ -5,8 +5,9 @@ along the tie line between the two compositions, each normalised to one atom,
 and the balanced reaction at each kink.  This module fixes the conventions the
 field reports and pymatgen leaves open:
 
-- reactants enter at their own computed energies (use_hull_energy=False), so
-  a metastable electrolyte's own instability is part of the reaction energy;
+- reactants enter at the energy of their lowest polymorph in the data, not at
+  the hull (use_hull_energy=False), so a metastable electrolyte's own
+  instability is part of the reaction energy;
 - open to Li at a potential V: the grand potential at mu_Li = E(Li) - eV, with
   each reactant's own reaction with the reservoir included at x = 0 and 1
   (include_no_mixing_energy=True), which is what a charged cathode sees;
@@ -32,8 +33,11 @@ def _products(rxn) -> tuple[str, ...]:
     return tuple(sorted({c.reduced_formula for c in rxn.products}))
 
 
-def reaction_curve(pd, a_entry, b_entry, open_element: str | None = None, potential_V: float | None = None) -> list[Kink]:
-    """Kinks of the reaction energy of x A + (1 - x) B, x ascending."""
+def reaction_curve(pd, a_entry, b_entry, open_element: str | None = None, potential_V: float | None = None,
+                   mixing_only: bool = False) -> list[Kink]:
+    """Kinks of the reaction energy of x A + (1 - x) B, x ascending.  Open to an
+    element, `mixing_only` measures from each reactant's own equilibrium with the
+    reservoir (what the two add by touching) instead of from the reactants as made."""
     import warnings
 
     from pymatgen.analysis.interface_reactions import GrandPotentialInterfacialReactivity, InterfacialReactivity
@@ -54,7 +58,8 @@ def reaction_curve(pd, a_entry, b_entry, open_element: str | None = None, potent
             if ca.reduced_composition == Composition(open_element) or cb.reduced_composition == Composition(open_element):
                 raise AnalysisError(f"{open_element} is open: it cannot also be a reactant")
             ir = GrandPotentialInterfacialReactivity(Composition(ca), Composition(cb), gpd, pd,
-                                                     include_no_mixing_energy=True, norm=True, use_hull_energy=False)
+                                                     include_no_mixing_energy=not mixing_only, norm=True,
+                                                     use_hull_energy=False)
         kinks = ir.get_kinks()
     # rounded far below any meaningful digit: the same input gives the same bytes
     out = [Kink(round(float(x), 9) + 0.0, round(float(e), 9) + 0.0, str(rxn), _products(rxn)) for _, x, e, rxn, _ in kinks]
@@ -64,6 +69,15 @@ def reaction_curve(pd, a_entry, b_entry, open_element: str | None = None, potent
 def minimum(curve: list[Kink]) -> Kink:
     # the most negative kink; ties go to the smaller x so the choice is reproducible
     return min(curve, key=lambda k: (round(k.energy, 9), k.x))
+
+
+def _ground_state(pd, e) -> float:
+    """Energy per atom a reactant enters with, as InterfacialReactivity(use_hull_energy=False)
+    takes it: the lowest entry of its composition in the data (itself when it is the
+    only one, so a metastable phase's own instability counts)."""
+    red = e.composition.reduced_composition
+    same = [x.energy_per_atom for x in pd.all_entries if x.composition.reduced_composition == red]
+    return min([e.energy_per_atom, *same])
 
 
 def minimum_by_lp(pd, a_entry, b_entry) -> Kink:
@@ -90,7 +104,7 @@ def minimum_by_lp(pd, a_entry, b_entry) -> Kink:
     def frac(comp):
         return np.array([comp.get_atomic_fraction(el) for el in els], dtype=float)
     ca, cb = frac(a_entry.composition), frac(b_entry.composition)
-    ea, eb = a_entry.energy_per_atom, b_entry.energy_per_atom
+    ea, eb = _ground_state(pd, a_entry), _ground_state(pd, b_entry)
     # variables: l_1..l_n, x ; A l - x (ca - cb) = cb
     a_eq = np.hstack([A, -(ca - cb)[:, None]])
     cost = np.concatenate([e, [-(ea - eb)]])

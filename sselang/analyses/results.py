@@ -96,7 +96,7 @@ class ReactivityResult(Result):
     products: list[str]
     curve: list[MixPoint] = Field(description="the kinks of the reaction-energy curve, x ascending")
     convention: str = ("reaction energy per atom of the mixture: E_hull(x A + (1-x) B) - [x E(A) + (1-x) E(B)], "
-                       "A and B at their own computed energies (a metastable reactant's instability counts); open to "
+                       "A and B at the energy of their lowest polymorph in the data (a metastable reactant's instability counts); open to "
                        "Li: grand potential at the given potential, each reactant's own reaction with the reservoir "
                        "included at x = 0 and 1")
     provenance: Provenance

@@ -95,10 +95,25 @@ def reaction_meV(hulls: SubHulls, cand: Side, other: Side) -> float:
     return 1000 * minimum_by_lp(pd, hulls.entry(cand.record), hulls.entry(other.record)).energy
 
 
-def screen(cands: list[Side | tuple[str, str]], sides: dict[str, Side], requirements, rank, hulls: SubHulls):
+def open_reaction_meV(hulls: SubHulls, cand: Side, other: Side, potential_V: float) -> float:
+    from .reactivity import minimum, reaction_curve
+
+    pd = hulls.diagram(set(cand.composition) | set(other.composition) | {"Li"})
+    # mixing only: the charged cathode's own loss of Li at this potential is the same for
+    # every coating and would hide the differences a screen is after
+    return 1000 * minimum(reaction_curve(pd, hulls.entry(cand.record), hulls.entry(other.record), "Li",
+                                         potential_V, mixing_only=True)).energy
+
+
+def screen(cands: list[Side | tuple[str, str]], sides: dict[str, Side], requirements, rank, hulls: SubHulls,
+           cathode_potential_V: float | None = None):
     """Run the filters.  `cands` holds a Side per candidate with data, or
     (name, formula) for one without; `sides` maps 'cathode'/'electrolyte' to its
-    Side.  Returns (candidates, funnel, ranking)."""
+    Side.  With the charged cathode's potential, each survivor also gets its
+    reaction with the cathode open to Li at that potential, measured from each
+    side's own equilibrium with the reservoir (what the coating adds at the top of
+    charge; reported, not filtered on).
+    Returns (candidates, funnel, ranking)."""
     order = sorted(requirements, key=lambda q: COST[q.metric])
     out: dict[str, ScreenCandidate] = {}
     alive: list[Side] = []
@@ -128,6 +143,13 @@ def screen(cands: list[Side | tuple[str, str]], sides: dict[str, Side], requirem
         alive = keep
         funnel.append(FunnelStage(stage=label(q), remaining=len(alive)))
     ranking = _rank(alive, rank, sides, hulls, metrics, notes)
+    if cathode_potential_V is not None:
+        for c in alive:
+            key = f"reactivity with cathode, open Li at {cathode_potential_V:g} V (mixing)"
+            try:
+                metrics[c.name][key] = open_reaction_meV(hulls, c, sides["cathode"], cathode_potential_V)
+            except AnalysisError as e:
+                notes[c.name].append(f"{key}: {e}")
     for name, m in metrics.items():
         side = next(x for x in cands if isinstance(x, Side) and x.name == name)
         formula = _comp(side.composition).reduced_formula
