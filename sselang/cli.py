@@ -111,6 +111,29 @@ def compile_(file: Path, build_dir: Path, fmt: str, force: bool) -> None:
     """Check a study, resolve its structures and energies, write build/<study>/.
 
     Uses <file>.lock when present (see `sselang lock`)."""
+    fe, data, out = _compile(file, build_dir, fmt, force)
+    if fmt == "text":
+        click.echo(f"compiled {fe.study.id} -> {out} ({len(data.materials)} structures, "
+                   f"{len(data.systems)} chemical systems)", err=True)
+        _print_summary(out)
+
+
+def _print_summary(out: Path) -> None:
+    import json
+
+    from .analyses.summary import lines
+
+    try:
+        doc = json.loads((out / "analyses.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    for line in lines(doc):
+        click.echo(f"  {line}")
+
+
+def _compile(file: Path, build_dir: Path, fmt: str = "text", force: bool = False):
+    """`sselang compile` up to the written build folder: (front end, data, build path);
+    exits with the diagnostics printed when the study does not compile."""
     from .checks.printer import render_all, to_json
     from .compile import resolve_data, write_build
     from .pipeline import front_end
@@ -135,9 +158,103 @@ def compile_(file: Path, build_dir: Path, fmt: str, force: bool) -> None:
     except OSError as e:
         click.echo(f"error: cannot write the build folder {build_dir}: {e.strerror or e}", err=True)
         sys.exit(1)
-    if fmt == "text":
-        click.echo(f"compiled {fe.study.id} -> {out} ({len(data.materials)} structures, "
-                   f"{len(data.systems)} chemical systems)", err=True)
+    return fe, data, out
+
+
+@cli.command(name="run")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--fidelity", type=click.Choice(["preview", "dft"]), default="preview", show_default=True,
+              help="preview: the ML potential (CHGNet) in seconds to minutes; dft: the engine on the compiled decks")
+@click.option("--engine", type=click.Choice(["cp2k", "vasp", "qe"]),
+              help="whose calculation folders to run (default: the study's first engine with any)")
+@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"), show_default=True)
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="ps of MD instead of the study's")
+@click.option("--steps", type=click.IntRange(min=1), help="MD steps / relaxation iterations instead of the plan's")
+@click.option("--workers", type=click.IntRange(min=1), help="calculations at a time (default: the run block's workers)")
+@click.option("--quiet", is_flag=True, help="plain progress lines (for logs), no progress bars")
+def run_(file: Path, fidelity: str, engine: str | None, build_dir: Path, duration: float | None, steps: int | None,
+         workers: int | None, quiet: bool) -> None:
+    """Compile, run the study's relaxations and AIMD runs, and evaluate the analyses on the results.
+
+    Each calculation folder keeps its state in .sselang-run.json: a rerun skips what
+    is done and restarts what was interrupted or failed."""
+    import json
+
+    from .compile import write_build
+    from .plan import make_plan
+    from .run import executor, runner, tasks
+
+    def say(msg: str) -> None:
+        click.echo(msg, err=True)
+
+    fe, data, out = _compile(file, build_dir)
+    study = fe.study
+    if fidelity == "preview" and study.run.preview == "none":
+        say("error: the study's run block says preview = none; use --fidelity dft")
+        sys.exit(1)
+    options = tasks.RunOptions(fidelity=fidelity, duration_ps=duration, steps=steps, quiet=quiet)
+    plan_ = make_plan(study, data)
+    try:
+        eng = runner.pick_engine(study, plan_, fidelity, engine)
+        todo, left = runner.select(plan_, fidelity, eng)
+        if fidelity == "dft":
+            from .run.dft import engine_command
+
+            engine_command(eng, options)  # a missing binary is said once, before anything starts
+            if eng == "vasp" and (steps is not None or duration is not None):
+                raise tasks.RunError("VASP reads its INCAR by name, which sselang never edits: --steps and "
+                                     "--duration apply to CP2K and Quantum ESPRESSO runs only")
+        else:
+            from .run.preview import INSTALL, available
+
+            if not available():
+                raise tasks.RunError(f"the preview runs the CHGNet potential, which is not installed ({INSTALL}); "
+                                     "or use --fidelity dft")
+    except tasks.RunError as e:
+        say(f"error: {e}")
+        sys.exit(1)
+    say(f"{fidelity} run of {study.id} with {eng}: {len(todo)} calculation(s) in {out / 'calcs'}")
+    runnable = []
+    for c in todo:
+        what, why = tasks.action(out / "calcs" / c.id, fidelity)
+        if what == "run":
+            runnable.append((c, out / "calcs" / c.id))
+            if why != "new":
+                say(f"  {c.id}: {why}")
+        else:
+            say(f"  skip {c.id}: {why}")
+    for c in left:
+        npt = " NpT" if c.settings.get("ensemble") == "npt" else ""
+        say(f"  not run here: {c.id} ({c.kind}{npt} at {fidelity} fidelity; use its job.sh)")
+    n_workers = workers or study.run.executor.workers
+    if study.run.executor.kind == "slurm":
+        try:
+            executor.slurm_config(study, eng)
+            say("  the study's slurm executor: its Parsl configuration is built and checked but not submitted; "
+                f"running here with {n_workers} worker(s)")
+        except ImportError:
+            pass
+        except tasks.RunError as e:
+            say(f"  warning: {e}")
+    if runnable and not executor.have_parsl():
+        say("  parsl is not installed: running one calculation at a time in this process "
+            "(pip install 'sselang[parsl]' for parallel workers)")
+    results = executor.run_tasks(runnable, options, n_workers, out / ".runinfo", echo=say)
+    failed = [r for r in results if r["status"] != "done"]
+    # the new results feed the analyses: compile again (folders with results are left as they are)
+    try:
+        write_build(study, fe.sources, build_dir, data)
+    except OSError as e:
+        say(f"error: cannot write the build folder {build_dir}: {e.strerror or e}")
+        sys.exit(1)
+    analyses = json.loads((out / "analyses.json").read_text(encoding="utf-8"))
+    for line in runner.summary_lines(analyses, eng):
+        click.echo(line)
+    click.echo(f"{len(results) - len(failed)} done, {len(failed)} failed, {len(todo) - len(results)} skipped; "
+               f"analyses in {out / 'analyses.json'}")
+    for r in failed:
+        click.echo(f"failed: {r['id']}: {r['message']}")
+    sys.exit(1 if failed else 0)
 
 
 @cli.command()

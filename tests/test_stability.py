@@ -175,3 +175,7 @@ def test_compile_writes_the_stability_results(tmp_path):
     oxide = by[("reactivity", "cathode | coating", None)]
     assert oxide["minimum_meV_atom"] > -30  # LiNbO3 | LiCoO2: near zero
     assert "bundled" in lpscl["provenance"]["sources"] and lpscl["provenance"]["entries_used"]
+    # the terminal summary repeats the same numbers, with the data's fidelity
+    assert "window LPSCl: " in r.stdout and "meV/atom above the hull" in r.stdout
+    assert f"reactivity cathode | electrolyte: {closed['minimum_meV_atom']:.0f} meV/atom" in r.stdout
+    assert "energies: bundled preview (CHGNet 0.3.0)" in r.stdout

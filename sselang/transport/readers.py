@@ -394,8 +394,36 @@ def _sibling(path: Path, name: str) -> Path | None:
     return None
 
 
+PREVIEW_MD_JSON = "preview-md.json"  # written beside its XDATCAR by the ML-potential preview (sselang/run/preview.py)
+
+
+def _preview_md_parameters(xdatcar: Path) -> tuple[dict[str, str], Path] | None:
+    """POTIM, NBLOCK, TEBEG of an XDATCAR written by the ML-potential preview, from the
+    preview-md.json beside it.  Only when the XDATCAR's comment line is the one the json
+    records: the compiled INCAR in the same folder describes the DFT run (its NBLOCK is
+    not the preview's), and a DFT XDATCAR later written there must not be read with the
+    preview's timestep."""
+    p = xdatcar.parent / PREVIEW_MD_JSON
+    if not p.is_file():
+        return None
+    try:
+        meta = json.loads(p.read_text(encoding="utf-8"))
+        comment = str(meta["comment"]).strip()
+        params = {"POTIM": repr(float(meta["timestep_fs"])), "NBLOCK": str(int(meta["nblock"])),
+                  "TEBEG": repr(float(meta["temperature_K"])), "IBRION": "0"}
+        with _Lines(xdatcar) as lines:
+            first = lines.readline().strip()
+    except (OSError, ValueError, KeyError, TypeError, TrajectoryError):
+        return None  # not a preview's description: the DFT files beside the XDATCAR decide
+    return (params, p) if first == comment else None
+
+
 def _vasp_md_parameters(xdatcar: Path) -> tuple[dict[str, str], Path] | None:
-    """POTIM, NBLOCK, TEBEG... from the first of INCAR, OUTCAR, vasprun.xml beside the file that has POTIM."""
+    """POTIM, NBLOCK, TEBEG... from the first of INCAR, OUTCAR, vasprun.xml beside the file that has POTIM
+    (a preview's preview-md.json first, when it describes this very XDATCAR)."""
+    preview = _preview_md_parameters(xdatcar)
+    if preview is not None:
+        return preview
     found: list[tuple[dict[str, str], Path]] = []
     for name, reader in (("INCAR", _incar), ("OUTCAR", _outcar_parameters), ("vasprun.xml", _vasprun_parameters)):
         p = _sibling(xdatcar, name)
@@ -718,6 +746,12 @@ class _Cp2kInput:
     project: str | None
 
 
+def _same_cp2k_run(a: _Cp2kInput, b: _Cp2kInput) -> bool:
+    """Inputs that agree on everything a trajectory is read with (they may differ in length)."""
+    return (a.cell is not None and b.cell is not None and a.cell.shape == b.cell.shape and np.allclose(a.cell, b.cell)
+            and (a.timestep_fs, a.traj_each_md, a.temperature_K) == (b.timestep_fs, b.traj_each_md, b.temperature_K))
+
+
 def _cp2k_input(path: Path) -> _Cp2kInput:
     """&CELL (A/B/C or ABC [+ ALPHA_BETA_GAMMA]), &MD TIMESTEP/TEMPERATURE, the trajectory print
     stride (&MOTION &PRINT &TRAJECTORY &EACH MD) and PROJECT of a CP2K input."""
@@ -861,6 +895,10 @@ def read_cp2k_xyz(path, cell=None, dt_fs: float | None = None, stride: int | Non
         else:
             named = [q for q, v in parsed.items() if v.project == project]
             if len(named) == 1:
+                inp_path, inp = named[0], parsed[named[0]]
+            elif named and all(_same_cp2k_run(parsed[q], parsed[named[0]]) for q in named):
+                # a compiled deck and the copy `sselang run` ran with fewer steps (cp2k.run.inp):
+                # the same project, cell, timestep and stride, so either describes the trajectory
                 inp_path, inp = named[0], parsed[named[0]]
 
     if cell is not None and not isinstance(cell, (str, os.PathLike)):
