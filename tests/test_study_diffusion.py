@@ -65,3 +65,25 @@ def test_a_finished_run_is_fitted_and_the_rest_waits(tmp_path):
     assert run["D_cm2_s"] == pytest.approx(direct.D_cm2_s, rel=1e-9)
     # the folder with results is never rewritten
     assert (d500 / "INCAR").read_text().endswith("NBLOCK = 50\n")
+
+
+def test_a_run_shorter_than_twice_the_equilibration_keeps_its_last_four_fifths(tmp_path):
+    from sselang.transport.fit import analyse_diffusion
+    from sselang.transport.readers import read_xdatcar
+
+    study = tmp_path / "s.cell"
+    study.write_text(STUDY.replace("equilibrate  = 1 ps", "equilibrate  = 10 ps").replace("duration     = 10 ps", "duration     = 30 ps"))
+    assert _compile(study, tmp_path / "build").returncode == 0
+    out = tmp_path / "build" / "lpscl-md"
+    (d500,) = [d for d in (out / "calcs").iterdir() if d.name.startswith("md-LPSCl-500K")]
+    (d500 / "INCAR").write_text((d500 / "INCAR").read_text() + "NBLOCK = 50\n")
+    with gzip.open(XDATCAR, "rb") as src, open(d500 / "XDATCAR", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    r = _compile(study, tmp_path / "build")
+    assert r.returncode == 0, r.stderr
+    (res,) = [x for x in json.loads((out / "analyses.json").read_text())["results"] if x["kind"] == "diffusion"]
+    run = res["runs"][0]
+    # 140 frames 100 fs apart: 13.9 ps < 2 x 10 ps, so the first 20 % (2.78 ps) go instead
+    assert "shorter than twice the study's equilibration" in run["warnings"][0]
+    direct = analyse_diffusion(read_xdatcar(XDATCAR, dt_fs=100.0), "Li", equilibration_fs=0.2 * 13900)
+    assert run["D_cm2_s"] == pytest.approx(direct.D_cm2_s, rel=1e-9)

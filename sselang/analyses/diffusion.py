@@ -66,7 +66,18 @@ def _series(r, engine: str, plan, out: Path) -> DiffusionStudyResult:
             traj = read_trajectory(f)
             if traj.temperature_K is None:
                 traj.temperature_K = float(c.settings["temperature_K"])
-            res = analyse_diffusion(traj, r.species, equilibration_fs=r.equilibrate_ps * 1000)
+            eq_fs = r.equilibrate_ps * 1000
+            run_fs = (traj.n_frames - 1) * traj.dt_fs
+            note = None
+            if eq_fs > 0.5 * run_fs:
+                # a run cut short (e.g. a preview with --duration) would lose everything to the
+                # study's equilibration time: drop the first fifth instead, and say so
+                note = (f"the run ({run_fs / 1000:g} ps) is shorter than twice the study's equilibration "
+                        f"({r.equilibrate_ps:g} ps): its first {0.2 * run_fs / 1000:g} ps were discarded instead")
+                eq_fs = 0.2 * run_fs
+            res = analyse_diffusion(traj, r.species, equilibration_fs=eq_fs)
+            if note:
+                res = res.model_copy(update={"warnings": [note, *res.warnings]})
         except (TrajectoryError, ValueError) as e:
             errors.append(f"{c.id}: {e}")
             continue

@@ -34,9 +34,11 @@ def lines(doc: dict) -> list[str]:
             funnel = " -> ".join(str(f["remaining"]) for f in r["funnel"])
             out.append(f"screen {r['role']}: {funnel}; survivors {', '.join(r['ranking']) or 'none'}")
         elif k == "diffusion":
-            done = len(r["runs"])
-            total = done + len(r["waiting"])
-            line = f"diffusion {r['material']} ({r['engine']}): {done} of {total} runs finished"
+            done, bad = len(r["runs"]), len(r["errors"])
+            total = done + bad + len(r["waiting"])
+            line = f"diffusion {r['material']} ({r['engine']}): {done} of {total} runs fitted"
+            if bad:
+                line += f", {bad} not usable (see analyses.json)"
             for run in r["runs"]:
                 line += f"; {run['temperature_K']:g} K: D = {run['D_cm2_s']:.2e} +- {run['D_err_cm2_s']:.1e} cm^2/s"
             if r.get("arrhenius"):

@@ -412,7 +412,9 @@ def compute_msd(traj: Trajectory, species: str = "Li", *, drift: str = "framewor
     first = int(round(equilibration_fs / traj.dt_fs))
     n = traj.n_frames - first
     if n < 4:
-        raise ValueError(f"{traj.source or 'trajectory'}: {n} frames left after equilibration; need at least 4")
+        run_ps = (traj.n_frames - 1) * traj.dt_fs / 1000
+        raise ValueError(f"{traj.source or 'trajectory'}: the run ({traj.n_frames} frames, {run_ps:g} ps) leaves "
+                         f"{max(n, 0)} frames after {equilibration_fs / 1000:g} ps of equilibration; need at least 4")
     notes: list[str] = []
 
     framework = np.setdiff1d(np.arange(traj.n_atoms), mobile)
