@@ -268,15 +268,15 @@ def test_selection_and_summary():
 
     doc = {"results": [{"kind": "diffusion", "engine": "cp2k", "material": "Li2S", "species": "Li", "waiting": [],
                         "errors": [], "runs": [{"temperature_K": 1000.0, "D_cm2_s": 2e-5, "sigma_mS_cm": 50.0,
-                                                "n_frames": 400},
+                                                "D_err_cm2_s": 1e-6, "sigma_err_mS_cm": 2.5, "n_frames": 400},
                                                {"temperature_K": 800.0, "D_cm2_s": 5e-6, "sigma_mS_cm": 15.0,
-                                                "n_frames": 400}],
+                                                "n_frames": 400, "warnings": ["short"]}],
                         "arrhenius": {"Ea_eV": 0.251, "Ea_err_eV": 0.02, "T_target_K": 300.0,
-                                      "sigma_target_mS_cm": 0.42}},
+                                      "sigma_target_mS_cm": 0.42, "sigma_target_err_mS_cm": 0.1}},
                        {"kind": "diffusion", "engine": "vasp", "material": "Li2S", "runs": []}]}
     assert runner.summary_lines(doc, "cp2k") == [
         "diffusion of Li in Li2S (cp2k):",
-        "  800 K: D = 5e-06 cm^2/s, sigma = 15 mS/cm (400 frames)",
-        "  1000 K: D = 2e-05 cm^2/s, sigma = 50 mS/cm (400 frames)",
-        "  Ea = 0.251 +- 0.020 eV; sigma(300 K) = 0.42 mS/cm",
+        "  800 K: D = 5e-06 cm^2/s, sigma = 15 mS/cm (400 frames, 1 warning(s))",
+        "  1000 K: D = 2e-05 +- 1e-06 cm^2/s, sigma = 50 +- 2.5 mS/cm (400 frames)",
+        "  Ea = 0.251 +- 0.020 eV; sigma(300 K) = 0.42 +- 0.1 mS/cm",
     ]

@@ -45,15 +45,20 @@ def summary_lines(analyses: dict, engine: str) -> list[str]:
         sp = r.get("species", "Li")
         lines.append(f"diffusion of {sp} in {r['material']} ({engine}):")
         for run in sorted(r.get("runs", []), key=lambda x: x.get("temperature_K") or 0):
-            sigma = run.get("sigma_mS_cm")
-            lines.append(f"  {run.get('temperature_K', 0):g} K: D = {run['D_cm2_s']:.3g} cm^2/s"
-                         + (f", sigma = {sigma:.3g} mS/cm" if sigma is not None else "")
-                         + f" ({run.get('n_frames', '?')} frames)")
+            sigma, d_err, s_err = run.get("sigma_mS_cm"), run.get("D_err_cm2_s"), run.get("sigma_err_mS_cm")
+            lines.append(f"  {run.get('temperature_K', 0):g} K: D = {run['D_cm2_s']:.3g}"
+                         + (f" +- {d_err:.2g}" if d_err is not None else "") + " cm^2/s"
+                         + (f", sigma = {sigma:.3g}" + (f" +- {s_err:.2g}" if s_err is not None else "") + " mS/cm"
+                            if sigma is not None else "")
+                         + f" ({run.get('n_frames', '?')} frames"
+                         + (f", {len(run['warnings'])} warning(s)" if run.get("warnings") else "") + ")")
         fit = r.get("arrhenius")
         if fit:
             line = f"  Ea = {fit['Ea_eV']:.3f} +- {fit['Ea_err_eV']:.3f} eV"
             if fit.get("sigma_target_mS_cm") is not None:
-                line += f"; sigma({fit['T_target_K']:g} K) = {fit['sigma_target_mS_cm']:.3g} mS/cm"
+                err = fit.get("sigma_target_err_mS_cm")
+                line += (f"; sigma({fit['T_target_K']:g} K) = {fit['sigma_target_mS_cm']:.3g}"
+                         + (f" +- {err:.2g}" if err is not None else "") + " mS/cm")
             lines.append(line)
         elif len({run.get("temperature_K") for run in r.get("runs", [])}) == 1:
             lines.append("  no Arrhenius fit yet: it needs finished runs at two or more temperatures")
