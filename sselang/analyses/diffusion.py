@@ -7,22 +7,8 @@ such; nothing is guessed."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field
-
-from .results import Result
-
-
-class DiffusionStudyResult(Result):
-    kind: Literal["diffusion"] = "diffusion"
-    material: str
-    engine: str
-    species: str
-    runs: list[dict] = Field(description="one transport.fit.DiffusionResult per finished temperature")
-    arrhenius: dict | None = Field(None, description="transport.fit.ArrheniusResult over the finished runs")
-    waiting: list[str] = Field(default_factory=list, description="planned MD runs without a trajectory yet")
-    errors: list[str] = Field(default_factory=list, description="runs whose output could not be read or fitted")
+from .results import DiffusionStudyResult
 
 
 def _trajectory_file(d: Path) -> Path | None:

@@ -13,9 +13,8 @@ from .results import (Analyses, MixPoint, ProfileResult, Provenance, ReactivityR
                       WindowResult)
 
 
-def _provenance(h: Hulls, key: str, ids: set[str], about: dict[str, dict]) -> Provenance:
-    sources = h.sources(key)
-    return Provenance(system=key, sources=sources, fidelity=[about.get(s, {}).get("fidelity", s) for s in sources],
+def _provenance(system: str, sources: list[str], ids: set[str], about: dict[str, dict]) -> Provenance:
+    return Provenance(system=system, sources=sources, fidelity=[about.get(s, {}).get("fidelity", s) for s in sources],
                       schemes=[about.get(s, {}).get("scheme", "unknown") for s in sources], entries_used=sorted(ids))
 
 
@@ -74,7 +73,7 @@ def _window(study, data, h: Hulls, r, fidelity) -> WindowResult:
                         reduction=w.reduction, oxidation=w.oxidation if has_li else None,
                         neutral_decomposition=w.neutral if w.e_above_hull > 1e-6 else [],
                         decomposition_energy_meV_atom={k: round(v * 1000, 2) for k, v in w.decomposition_energy.items()},
-                        provenance=_provenance(h, key, ids, fidelity))
+                        provenance=_provenance(key, h.sources(key), ids, fidelity))
 
 
 def _profile(study, data, h: Hulls, r, fidelity) -> ProfileResult:
@@ -88,7 +87,7 @@ def _profile(study, data, h: Hulls, r, fidelity) -> ProfileResult:
     e_hull = (energy - pd.get_hull_energy(comp)) / comp.num_atoms
     ids = {p.id for s in steps for p in s.phases} | {rec["id"]}
     return ProfileResult(material=r.material, formula=mat.formula, e_above_hull_meV_atom=round(e_hull * 1000, 2),
-                         plateaus=steps, provenance=_provenance(h, key, ids, fidelity))
+                         plateaus=steps, provenance=_provenance(key, h.sources(key), ids, fidelity))
 
 
 def _reactivity(study, data, h: Hulls, r, fidelity) -> ReactivityResult:
@@ -108,7 +107,7 @@ def _reactivity(study, data, h: Hulls, r, fidelity) -> ReactivityResult:
                             reaction_at_minimum=low.reaction, products=list(low.products),
                             curve=[MixPoint(x=round(k.x, 6), energy_meV_atom=round(k.energy * 1000, 2),
                                             reaction=k.reaction) for k in curve],
-                            convention=conv, provenance=_provenance(h, key, {ra["id"], rb["id"]}, fidelity))
+                            convention=conv, provenance=_provenance(key, h.sources(key), {ra["id"], rb["id"]}, fidelity))
 
 
 def _screen(study, data, h: Hulls, r, fidelity, cell=None):
@@ -148,9 +147,7 @@ def _screen(study, data, h: Hulls, r, fidelity, cell=None):
     keys = sorted(data.systems)
     sources = sorted({s for k in keys for s in data.systems[k].get("sources", [])})
     used = {c.record_id for c in listed if c.record_id} | {sides["cathode"].record["id"], sides["electrolyte"].record["id"]}
-    prov = Provenance(system=", ".join(keys), sources=sources,
-                      fidelity=[fidelity.get(s, {}).get("fidelity", s) for s in sources],
-                      schemes=[fidelity.get(s, {}).get("scheme", "unknown") for s in sources], entries_used=sorted(used))
+    prov = _provenance(", ".join(keys), sources, used, fidelity)
     rank_by = None
     if r.rank is not None:
         rank_by = r.rank.metric + (f" with {r.rank.with_role}" if r.rank.with_role else "") + f" ({r.rank.order})"

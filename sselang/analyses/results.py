@@ -141,7 +141,15 @@ class ScreenResult(Result):
     provenance: Provenance
 
 
-from .diffusion import DiffusionStudyResult  # noqa: E402 - defined beside its evaluation
+class DiffusionStudyResult(Result):
+    kind: Literal["diffusion"] = "diffusion"
+    material: str
+    engine: str
+    species: str
+    runs: list[dict] = Field(description="one transport.fit.DiffusionResult per finished temperature")
+    arrhenius: dict | None = Field(None, description="transport.fit.ArrheniusResult over the finished runs")
+    waiting: list[str] = Field(default_factory=list, description="planned MD runs without a trajectory yet")
+    errors: list[str] = Field(default_factory=list, description="runs whose output could not be read or fitted")
 
 
 class Analyses(Result):

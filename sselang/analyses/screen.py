@@ -150,8 +150,9 @@ def screen(cands: list[Side | tuple[str, str]], sides: dict[str, Side], requirem
                 metrics[c.name][key] = open_reaction_meV(hulls, c, sides["cathode"], cathode_potential_V)
             except AnalysisError as e:
                 notes[c.name].append(f"{key}: {e}")
+    by_name = {x.name: x for x in cands if isinstance(x, Side)}
     for name, m in metrics.items():
-        side = next(x for x in cands if isinstance(x, Side) and x.name == name)
+        side = by_name[name]
         formula = _comp(side.composition).reduced_formula
         if name in removed:
             by, v = removed[name]
