@@ -309,6 +309,24 @@ def lock(file: Path) -> None:
     click.echo(f"locked {fe.study.id} -> {p}", err=True)
 
 
+@cli.command()
+@click.option("--stdio", is_flag=True, help="talk LSP over stdin/stdout (the default; accepted for editor clients that pass it)")
+def lsp(stdio: bool) -> None:
+    """Language server for editors: diagnostics as you type, hover, completion, formatting.
+
+    Needs the lsp extra: pip install 'sselang[lsp]'."""
+    try:
+        import lsprotocol  # noqa: F401
+        import pygls  # noqa: F401
+    except ImportError:
+        click.echo("error: `sselang lsp` needs pygls, which is not installed; install it with:\n"
+                   "  pip install 'sselang[lsp]'", err=True)
+        sys.exit(1)
+    from .lsp.server import serve
+
+    sys.exit(serve())
+
+
 @cli.command(name="library")
 @click.argument("names", nargs=-1)
 def library_(names: tuple[str, ...]) -> None:
