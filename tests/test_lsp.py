@@ -228,8 +228,11 @@ def test_diagnostics_as_you_type(server):
     # line 7, column 11 in the compiler's 1-based numbers; LSP counts from 0
     assert d["range"] == {"start": {"line": 6, "character": 10}, "end": {"line": 6, "character": 18}}
 
-    _change(server, uri, 2, CLEAN)
+    # the fix typed as an editor sends it: an incremental change inserting " =" after `formula`
+    server.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [
+        {"range": {"start": {"line": 6, "character": 9}, "end": {"line": 6, "character": 9}}, "text": " ="}]})
     assert server.diagnostics(uri, 2) == []
+    assert _hover(server, uri, CLEAN, "formula = Li6PS5Cl")["contents"]["value"].startswith("**formula** (key)")
 
     _change(server, uri, 3, UNICODE)
     diags = sorted(server.diagnostics(uri, 3), key=lambda d: d["code"])

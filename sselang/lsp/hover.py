@@ -283,6 +283,12 @@ def material_markdown(name: str, text: str, path: str = "<string>", study=None) 
                     parts.append(f"{a.key.name} `{head}`")
         return f"**{name}**: cell (line {cell.span.line})\n\n" + ", ".join(parts)
     elif name in table or looks_like_formula(name):
+        if _composition(name) is None:
+            md = f"**{name}**: not a material of this study, and not a formula of real elements"
+            if name in table:
+                md += (f"\n\nThe structure library has a phase `{name}` (formula `{table[name].formula}`): name it in "
+                       f'a material block, `structure = library("{name}")`.')
+            return md
         lines.append(f"**{name}**: formula" + (" (an inline material: no material block; it is the library phase "
                                                 "of this formula)" if name in table else
                                                 " (an inline material: no material block)"))
