@@ -116,12 +116,12 @@ class Client:
             f.close()
 
 
-def initialize(client: Client, root: Path) -> dict:
+def initialize(client: Client, root: Path, encodings: tuple[str, ...] = ("utf-16",)) -> dict:
     result = client.request("initialize", {
         "processId": None,
         "rootUri": root.as_uri(),
         "capabilities": {
-            "general": {"positionEncodings": ["utf-16"]},
+            "general": {"positionEncodings": list(encodings)},
             "textDocument": {
                 "hover": {"contentFormat": ["markdown", "plaintext"]},
                 "completion": {"completionItem": {"snippetSupport": False}},
@@ -438,10 +438,20 @@ def test_formatting_is_sselang_fmt(server, tmp_path):
 
 
 @needs_pygls
-def test_shutdown_and_exit(tmp_path):
+def test_utf8_positions_then_shutdown_and_exit(tmp_path):
     client = Client(tmp_path, "--stdio")
     try:
-        initialize(client, tmp_path)
+        result = initialize(client, tmp_path, encodings=("utf-8", "utf-16"))
+        assert result["capabilities"]["positionEncoding"] == "utf-8"
+        client.root = tmp_path
+        uri = _open(client, "utf8.cell", UNICODE)
+        (key,) = [d for d in client.diagnostics(uri, 1, timeout=START_TIMEOUT) if d["code"] == "SSE010"]
+        # `  title = "🔋 Hover"  ` is 24 bytes in UTF-8 (the emoji takes four)
+        assert key["range"] == {"start": {"line": 2, "character": 24}, "end": {"line": 2, "character": 32}}
+        h = client.request("textDocument/hover", {"textDocument": {"uri": uri},
+                                                  "position": {"line": 2, "character": 4}})
+        assert h["contents"]["value"].startswith("**title** (key)")
+        assert h["range"] == {"start": {"line": 2, "character": 2}, "end": {"line": 2, "character": 7}}
         assert client.request("shutdown", None) is None
         client.notify("exit", None)
         assert client.proc.wait(timeout=TIMEOUT) == 0

@@ -50,7 +50,9 @@ class StudyServer(LanguageServer):
 
     @property
     def encoding(self) -> str:
-        return str(self.workspace.position_encoding or "utf-16")
+        """The position encoding agreed at initialize: "utf-16", "utf-8" or "utf-32"."""
+        enc = self.workspace.position_encoding or "utf-16"
+        return getattr(enc, "value", enc)  # an lsprotocol enum member, or a plain string
 
 
 def _doc_path(doc) -> str:
