@@ -37,7 +37,15 @@ class Client:
         self.notifications: list[dict] = []
         self.next_id = 0
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=lambda: self.stderr.extend(iter(self.proc.stderr.readline, b"")), daemon=True).start()
+        self._err = threading.Thread(target=lambda: self.stderr.extend(iter(self.proc.stderr.readline, b"")),
+                                     daemon=True)
+        self._err.start()
+
+    def log(self) -> str:
+        """Everything the server wrote to stderr (once it has exited)."""
+        self.proc.wait(timeout=TIMEOUT)
+        self._err.join(timeout=TIMEOUT)
+        return b"".join(self.stderr).decode()
 
     def _read(self) -> None:
         out = self.proc.stdout
@@ -455,18 +463,23 @@ def test_utf8_positions_then_shutdown_and_exit(tmp_path):
         assert client.request("shutdown", None) is None
         client.notify("exit", None)
         assert client.proc.wait(timeout=TIMEOUT) == 0
-        assert b"Traceback" not in b"".join(client.stderr)
+        assert "Traceback" not in client.log()
     finally:
         client.kill()
 
 
 @needs_pygls
-def test_exit_without_shutdown_is_an_error(tmp_path):
+def test_a_malformed_message_is_logged_and_exit_without_shutdown_is_an_error(tmp_path):
     client = Client(tmp_path)
     try:
-        initialize(client, tmp_path)
+        client.proc.stdin.write(b"Content-Length: 5\r\n\r\n{bad}")  # not JSON
+        client.proc.stdin.flush()
+        initialize(client, tmp_path)  # the server carries on
         client.notify("exit", None)
         assert client.proc.wait(timeout=TIMEOUT) == 1
+        log = client.log()
+        assert "sselang lsp: ERROR: Unable to handle message (JSONDecodeError" in log
+        assert "Traceback" not in log
     finally:
         client.kill()
 

@@ -13,6 +13,7 @@ counts UTF-16 code units unless the client agreed on another encoding.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -140,8 +141,8 @@ def validate(ls: StudyServer, uri: str) -> None:
     path = _doc_path(doc)
     try:
         fe = front_end_text(text, path)
-    except Exception:  # noqa: BLE001 - a bug in a check must not stop the server; say so in its log
-        log.exception("the front end failed on %s", uri)
+    except Exception as e:  # noqa: BLE001 - a bug in a check must not stop the server; say so in its log
+        log.error("internal error while checking %s: %s: %s", uri, type(e).__name__, e, exc_info=True)
         return
     if fe.study is not None:
         ls.studies[uri] = fe.study
@@ -228,6 +229,19 @@ def build_server() -> StudyServer:
     return server
 
 
+class _OneLine(logging.Formatter):
+    """Log lines for the editor's output panel: the message without a traceback
+    (a client sending a malformed message is logged, not a crash); SSELANG_DEBUG=1
+    keeps the tracebacks, as on the command line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info and not os.environ.get("SSELANG_DEBUG"):
+            err = record.exc_info[1]
+            record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+            record.msg, record.args = f"{record.getMessage()} ({type(err).__name__}: {err})", ()
+        return super().format(record)
+
+
 def serve() -> int:
     """Run the server on stdin/stdout until the client says exit; the exit code
     is 0 after a shutdown request and 1 without one, as LSP asks."""
@@ -235,6 +249,8 @@ def serve() -> int:
     protocol_out = sys.stdout.buffer
     # Only JSON-RPC may reach stdout: anything a library prints goes to stderr instead.
     sys.stdout = sys.stderr
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="sselang lsp: %(levelname)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine("sselang lsp: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     server.start_io(sys.stdin.buffer, protocol_out)
     return 0 if server.shutdown_requested else 1
