@@ -100,10 +100,11 @@ class Client:
                 assert "error" not in msg, msg["error"]
                 return msg["result"]
 
-    def diagnostics(self, uri: str, version: int, timeout: float = TIMEOUT) -> list[dict]:
-        """The diagnostics the server publishes for this version of the document."""
+    def diagnostics(self, uri: str, version: int, timeout: float = TIMEOUT, after: int | None = None) -> list[dict]:
+        """The diagnostics the server publishes for this version of the document
+        (with `after`: the first ones published after that many notifications)."""
         deadline = time.monotonic() + timeout
-        for n in self.notifications:
+        for n in self.notifications[after or 0:]:
             if self._is_diag(n, uri, version):
                 return n["params"]["diagnostics"]
         while True:
@@ -299,6 +300,16 @@ def test_diagnostics_of_an_imported_file_show_on_its_use_line(server):
     (rel,) = d["relatedInformation"]
     assert rel["location"]["uri"] == shared.resolve().as_uri()
     assert rel["location"]["range"]["start"] == {"line": 1, "character": 12}
+    h = _hover(server, uri, text, "LPSCl { window }")
+    assert "it may come from a file this one `use`s" in h["contents"]["value"]
+
+    # the shared file fixed on disk; saving the study checks it again, imports included
+    shared.write_text("material LPSCl {\n  formula = Li6PS5Cl\n}\n", encoding="utf-8")
+    server.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
+    assert server.diagnostics(uri, 1, timeout=TIMEOUT, after=len(server.notifications)) == []
+    h = _hover(server, uri, text, "LPSCl { window }")
+    assert h["contents"]["value"].startswith("**LPSCl**: material from `shared.cell:1`")
+    assert "formula: `Li6PS5Cl`" in h["contents"]["value"]
 
 
 def _hover(client: Client, uri: str, text: str, needle: str, delta: int = 0):

@@ -284,6 +284,9 @@ def material_markdown(name: str, text: str, path: str = "<string>", study=None) 
         return f"**{name}**: cell (line {cell.span.line})\n\n" + ", ".join(parts)
     elif name in table or looks_like_formula(name):
         if _composition(name) is None:
+            if study is None and any(isinstance(i, ast.UseDecl) for i in items):
+                return (f"**{name}**: not defined in this file, and not a formula; it may come from a file this "
+                        "one `use`s (imported materials are known once the study checks without errors)")
             md = f"**{name}**: not a material of this study, and not a formula of real elements"
             if name in table:
                 md += (f"\n\nThe structure library has a phase `{name}` (formula `{table[name].formula}`): name it in "
