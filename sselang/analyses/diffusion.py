@@ -30,16 +30,80 @@ def diffusion_results(study, plan, out: Path) -> list[DiffusionStudyResult]:
             if r.kind != "diffusion":
                 continue
             engines = sorted({c.engine for c in plan.calculations if c.kind == "md" and c.material == r.material})
-            for engine in engines:  # one series per engine: never one Arrhenius fit over two engines
-                results.append(_series(r, engine, plan, out))
+            series = [_series(r, engine, plan, out) for engine in engines]
+            # one series per engine: never one Arrhenius fit over two engines
+            results.extend(series)
+            if engines and not any(s.runs for s in series):
+                bundled = _bundled_series(r, engines[0], plan)
+                if bundled is not None:
+                    results.append(bundled)
     return results
 
 
-def _series(r, engine: str, plan, out: Path) -> DiffusionStudyResult:
-    from ..transport.fit import analyse_diffusion, arrhenius
-    from ..transport.readers import TrajectoryError, read_trajectory
+def _fidelity(traj_file: Path, engine: str) -> str:
+    """What produced a trajectory: the ML-potential preview (its preview-md.json describes this
+    very XDATCAR) or the engine the folder was compiled for."""
+    from ..transport.readers import _preview_md_parameters
 
-    runs, waiting, errors, fitted = [], [], [], []
+    if traj_file.name.startswith("XDATCAR"):
+        found = _preview_md_parameters(traj_file)
+        if found is not None:
+            import json
+
+            model = json.loads(found[1].read_text(encoding="utf-8")).get("model", "ML potential")
+            return f"ML-potential preview ({model})"
+    return f"DFT ({ENGINE_NAMES.get(engine, engine)})"
+
+
+ENGINE_NAMES = {"vasp": "VASP", "cp2k": "CP2K", "qe": "Quantum ESPRESSO"}
+
+
+def _fit_run(r, c, f: Path):
+    """One finished run -> DiffusionResult (raises TrajectoryError / ValueError)."""
+    from ..transport.fit import analyse_diffusion
+    from ..transport.readers import read_trajectory
+
+    traj = read_trajectory(f)
+    if traj.temperature_K is None:
+        traj.temperature_K = float(c.settings["temperature_K"])
+    eq_fs = r.equilibrate_ps * 1000
+    run_fs = (traj.n_frames - 1) * traj.dt_fs
+    note = None
+    if eq_fs > 0.5 * run_fs:
+        # a run cut short (e.g. a preview with --duration) would lose everything to the
+        # study's equilibration time: drop the first fifth instead, and say so
+        note = (f"the run ({run_fs / 1000:g} ps) is shorter than twice the study's equilibration "
+                f"({r.equilibrate_ps:g} ps): its first {0.2 * run_fs / 1000:g} ps were discarded instead")
+        eq_fs = 0.2 * run_fs
+    res = analyse_diffusion(traj, r.species, equilibration_fs=eq_fs)
+    if note:
+        res = res.model_copy(update={"warnings": [note, *res.warnings]})
+    return res
+
+
+def _finish(r, engine: str, fitted: list, runs: list, fidelities: list[str], waiting, errors, source: str,
+            warnings: list[str]) -> DiffusionStudyResult:
+    from ..transport.fit import arrhenius
+
+    fit = None
+    kinds = sorted(set(fidelities))
+    if len(kinds) > 1:
+        warnings = [*warnings, f"the runs come from different sources ({'; '.join(kinds)}): no Arrhenius fit "
+                               "over mixed data; finish the series with one of them"]
+    elif len({x.temperature_K for x in fitted}) >= 2:
+        try:
+            fit = arrhenius(fitted, T_target_K=r.extrapolate_K or 300.0).model_dump(mode="json")
+        except ValueError as e:
+            errors.append(f"Arrhenius fit: {e}")
+    return DiffusionStudyResult(material=r.material, engine=engine, species=r.species, runs=runs, arrhenius=fit,
+                                fidelity=kinds, source=source, waiting=sorted(waiting), errors=errors,
+                                warnings=warnings)
+
+
+def _series(r, engine: str, plan, out: Path) -> DiffusionStudyResult:
+    from ..transport.readers import TrajectoryError
+
+    runs, waiting, errors, fitted, fidelities = [], [], [], [], []
     for c in plan.calculations:
         if c.kind != "md" or c.material != r.material or c.engine != engine:
             continue
@@ -49,31 +113,96 @@ def _series(r, engine: str, plan, out: Path) -> DiffusionStudyResult:
             waiting.append(c.id)
             continue
         try:
-            traj = read_trajectory(f)
-            if traj.temperature_K is None:
-                traj.temperature_K = float(c.settings["temperature_K"])
-            eq_fs = r.equilibrate_ps * 1000
-            run_fs = (traj.n_frames - 1) * traj.dt_fs
-            note = None
-            if eq_fs > 0.5 * run_fs:
-                # a run cut short (e.g. a preview with --duration) would lose everything to the
-                # study's equilibration time: drop the first fifth instead, and say so
-                note = (f"the run ({run_fs / 1000:g} ps) is shorter than twice the study's equilibration "
-                        f"({r.equilibrate_ps:g} ps): its first {0.2 * run_fs / 1000:g} ps were discarded instead")
-                eq_fs = 0.2 * run_fs
-            res = analyse_diffusion(traj, r.species, equilibration_fs=eq_fs)
-            if note:
-                res = res.model_copy(update={"warnings": [note, *res.warnings]})
+            res = _fit_run(r, c, f)
         except (TrajectoryError, ValueError) as e:
             errors.append(f"{c.id}: {e}")
             continue
         fitted.append(res)
-        runs.append(res.model_dump(mode="json"))
-    fit = None
-    if len({x.temperature_K for x in fitted}) >= 2:
+        fidelities.append(_fidelity(f, engine))
+        runs.append({**res.model_dump(mode="json"), "fidelity": fidelities[-1], "calculation": c.id})
+    return _finish(r, engine, fitted, runs, fidelities, waiting, errors, "the build's calcs/ folders", [])
+
+
+# ------------------------------------------------------------ bundled previews
+
+BUNDLED_PREVIEWS = Path(__file__).resolve().parent.parent / "data" / "bundled" / "previews"
+
+
+def md_start_key(c) -> str:
+    """What a bundled preview must share with a planned MD run to stand in for it: the very
+    starting supercell, temperature and timestep (not the engine, not the run length)."""
+    import hashlib
+    import json
+
+    blob = json.dumps([c.structure, float(c.settings["temperature_K"]), float(c.settings.get("timestep_fs", 2.0))],
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _bundled_index() -> dict:
+    import json
+
+    p = BUNDLED_PREVIEWS / "index.json"
+    if not p.is_file():
+        return {}
+    return {e["key"]: e for e in json.loads(p.read_text(encoding="utf-8"))["previews"]}
+
+
+def _bundled_series(r, engine: str, plan) -> DiffusionStudyResult | None:
+    """Short ML-potential runs shipped with sselang for the bundled examples, used when the
+    study's own runs have not been done: a fresh machine shows a diffusion result at once,
+    labelled as the preview it is.  Only runs whose starting cell, temperature and timestep
+    are exactly the planned ones count."""
+    from ..transport.readers import TrajectoryError
+
+    index = _bundled_index()
+    calcs = [c for c in plan.calculations if c.kind == "md" and c.material == r.material and c.engine == engine]
+    hits = [(c, index[md_start_key(c)]) for c in calcs if md_start_key(c) in index]
+    if not hits:
+        return None
+    runs, errors, fitted, fidelities = [], [], [], []
+    for c, e in hits:
         try:
-            fit = arrhenius(fitted, T_target_K=r.extrapolate_K or 300.0).model_dump(mode="json")
-        except ValueError as e:
-            errors.append(f"Arrhenius fit: {e}")
-    return DiffusionStudyResult(material=r.material, engine=engine, species=r.species, runs=runs, arrhenius=fit,
-                                waiting=sorted(waiting), errors=errors)
+            res = _fit_run(r, c, BUNDLED_PREVIEWS / e["folder"] / "XDATCAR.gz")
+        except (TrajectoryError, ValueError) as ex:
+            errors.append(f"bundled {e['folder']}: {ex}")
+            continue
+        fitted.append(res)
+        fidelities.append(f"bundled preview ({e['model']}, {e['duration_ps']:g} ps)")
+        runs.append({**res.model_dump(mode="json"), "fidelity": fidelities[-1], "calculation": c.id,
+                     "source": f"bundled previews/{e['folder']}"})
+    missing = [c.id for c in calcs if md_start_key(c) not in index]
+    note = ("shipped with sselang: short ML-potential runs of this very plan, made by `sselang run --fidelity "
+            "preview`; run the study's own MD (preview or DFT) for numbers to rely on")
+    return _finish(r, "bundled preview", fitted, runs, fidelities, missing, errors, "sselang's bundled previews",
+                   [note])
+
+
+# ------------------------------------------------------------ barriers
+
+
+def barrier_results(study, plan, out: Path) -> list:
+    """One result per planned NEB: its energy profile once the image folders hold OUTCARs,
+    else the calculation id it waits for."""
+    from ..transport.barrier import BarrierError, read_vasp_neb
+    from .results import BarrierStudyResult
+
+    results = []
+    for c in plan.calculations:
+        if c.kind != "neb":
+            continue
+        d = out / "calcs" / c.id
+        done = d.is_dir() and any((d / f"{i:02d}" / "OUTCAR").is_file() for i in range(1, 100))
+        if not done:
+            results.append(BarrierStudyResult(material=c.material, engine=c.engine, calculation=c.id))
+            continue
+        try:
+            doc = read_vasp_neb(d).to_dict()
+        except BarrierError as e:
+            results.append(BarrierStudyResult(material=c.material, engine=c.engine, calculation=c.id,
+                                              errors=[str(e)]))
+            continue
+        doc["source"] = f"calcs/{c.id}"  # relative: the same results give the same bytes wherever the build is
+        results.append(BarrierStudyResult(material=c.material, engine=c.engine, calculation=c.id, result=doc,
+                                          fidelity=f"DFT ({ENGINE_NAMES.get(c.engine, c.engine)})"))
+    return results

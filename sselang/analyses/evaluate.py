@@ -184,7 +184,8 @@ def evaluate(study: m.Study, data, plan=None, out=None) -> Analyses:
             except AnalysisError as e:
                 results.append(Skipped(request=_describe(r), reason=str(e)))
     if plan is not None and out is not None:
-        from .diffusion import diffusion_results
+        from .diffusion import barrier_results, diffusion_results
 
         results.extend(diffusion_results(study, plan, out))
+        results.extend(barrier_results(study, plan, out))
     return Analyses(generator=tool_versions(), results=results)

@@ -148,10 +148,26 @@ class DiffusionStudyResult(Result):
     species: str
     runs: list[dict] = Field(description="one transport.fit.DiffusionResult per finished temperature")
     arrhenius: dict | None = Field(None, description="transport.fit.ArrheniusResult over the finished runs")
+    fidelity: list[str] = Field(default_factory=list,
+                                description="what produced the fitted runs: 'ML-potential preview (...)', "
+                                            "'bundled preview (...)' or 'DFT (engine)'")
+    source: str = Field("", description="where the trajectories are: the build's calcs/ or the bundled previews")
     waiting: list[str] = Field(default_factory=list, description="planned MD runs without a trajectory yet")
     errors: list[str] = Field(default_factory=list, description="runs whose output could not be read or fitted")
+    warnings: list[str] = Field(default_factory=list, description="about the series as a whole (e.g. mixed data)")
+
+
+class BarrierStudyResult(Result):
+    kind: Literal["barrier"] = "barrier"
+    material: str
+    engine: str
+    calculation: str = Field(description="the planned NEB's calculation id")
+    result: dict | None = Field(None, description="transport.barrier.NebResult.to_dict() once the NEB has finished")
+    fidelity: str = ""
+    errors: list[str] = Field(default_factory=list)
 
 
 class Analyses(Result):
     generator: dict[str, str]
-    results: list[WindowResult | ProfileResult | ReactivityResult | ScreenResult | Skipped | DiffusionStudyResult]
+    results: list[WindowResult | ProfileResult | ReactivityResult | ScreenResult | Skipped | DiffusionStudyResult
+                  | BarrierStudyResult]

@@ -47,11 +47,24 @@ def lines(doc: dict) -> list[str]:
                 if a.get("sigma_target_mS_cm") is not None:
                     line += (f", sigma({a['T_target_K']:g} K) = {a['sigma_target_mS_cm']:.3g} "
                              f"+- {a['sigma_target_err_mS_cm']:.2g} mS/cm")
+            if r.get("fidelity"):
+                line += f" [{'; '.join(r['fidelity'])}]"
             out.append(line)
+        elif k == "barrier":
+            res = r.get("result")
+            if res is None:
+                out.append(f"barrier {r['material']} ({r['engine']}): NEB not run yet ({r['calculation']})"
+                           + (f": {r['errors'][0]}" if r.get("errors") else ""))
+            else:
+                b = res.get("barrier_eV")
+                out.append(f"barrier {r['material']} ({r['engine']}): "
+                           + (f"{b:.3f} eV" if b is not None else "unknown (end-point energy missing)"))
         elif k == "skipped":
             out.append(f"{r['request']}: not evaluated ({r['reason']})")
     if out:
         sources = sorted({f for r in doc.get("results", []) for f in r.get("provenance", {}).get("fidelity", [])})
         if sources:
             out.append(f"energies: {', '.join(sources)}; every number with its source in analyses.json")
+    if doc.get("results"):
+        out.append("report: report/index.html (also report.md and report.json)")
     return out

@@ -117,6 +117,10 @@ class DiffusionResult(Result):
     run_fs: float
     drift: str
     estimator: str
+    msd_curve: list[tuple[float, float]] = Field(
+        default_factory=list, description="(lag in fs, tracer MSD in Å^2), at most 120 lags evenly spaced: for plots")
+    fit_intercept_A2: float | None = Field(
+        None, description="the fitted line is MSD = 6 D t + intercept over the window (for plots)")
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -427,6 +431,12 @@ def analyse_msd(res: MSDResult, *, z: int | None = None, window=None,
         notes.append(f"MSD at the end of the fit window is {msd_end:.2f} Å^2, less than one hop "
                      f"({hop_length_A:g} Å)^2: the fit may still see vibrations, not diffusion")
 
+    # the curve a plot needs, not the whole MSD: a report of many runs stays small
+    shown = np.unique(np.linspace(0, res.n_frames - 1, min(res.n_frames, 120)).round().astype(int))
+    curve = [(round(float(i * dt), 6), round(float(res.msd[i]), 6)) for i in shown]
+    t_win = win.lags * dt
+    intercept = float(np.mean(res.msd[win.lags] - 6 * D / A2_PER_FS * t_win))
+
     return DiffusionResult(
         species=res.species, temperature_K=T, source=res.source,
         D_cm2_s=D, D_err_cm2_s=D_err, sigma_mS_cm=sig, sigma_err_mS_cm=sig_err,
@@ -435,7 +445,8 @@ def analyse_msd(res: MSDResult, *, z: int | None = None, window=None,
         window=win.describe(dt), effective_hops=hops, hop_length_A=hop_length_A,
         msd_window_end_A2=msd_end, framework_msd_end_A2=res.framework_msd_end_A2,
         n_mobile=n, z=z, number_density_cm3=density, n_frames=res.n_frames, dt_fs=dt, run_fs=run_fs,
-        drift=res.drift, estimator=estimator, warnings=notes,
+        drift=res.drift, estimator=estimator, msd_curve=curve, fit_intercept_A2=round(intercept, 6),
+        warnings=notes,
     )
 
 

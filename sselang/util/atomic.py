@@ -50,7 +50,34 @@ def write_dir_atomic(path: Path, files: dict[str, str]) -> None:
             f = tmp / name
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_bytes(text.encode("utf-8"))
+        # mkdtemp makes the folder private (0700); a build folder is shared like any other
+        # (reading the umask means setting it, which is not thread-safe: the usual 0755)
+        os.chmod(tmp, 0o755)
         os.rename(tmp, path)  # fails if `path` exists: callers move an old folder aside first
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def replace_dir_atomic(path: Path, files: dict[str, str]) -> None:
+    """Like write_dir_atomic, for a folder sselang regenerates whole (the report):
+    the new folder is complete before the old one is moved aside, so a kill leaves
+    the old folder, the new one, or (between two renames) the old one under a
+    hidden `.<name>.*.old` name, never a mixture of old and new files."""
+    import shutil
+
+    path = Path(path)
+    if not path.exists():
+        write_dir_atomic(path, files)
+        return
+    for stale in path.parent.glob(f".{path.name}.*.old"):
+        shutil.rmtree(stale, ignore_errors=True)
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    old.rmdir()
+    staging = path.parent / f".{path.name}.new"
+    if staging.exists():
+        shutil.rmtree(staging, ignore_errors=True)
+    write_dir_atomic(staging, files)
+    os.rename(path, old)
+    os.rename(staging, path)
+    shutil.rmtree(old, ignore_errors=True)
