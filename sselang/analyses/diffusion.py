@@ -119,7 +119,9 @@ def _series(r, engine: str, plan, out: Path) -> DiffusionStudyResult:
             continue
         fitted.append(res)
         fidelities.append(_fidelity(f, engine))
-        runs.append({**res.model_dump(mode="json"), "fidelity": fidelities[-1], "calculation": c.id})
+        # the path relative to the build: the same results give the same bytes wherever the build is
+        runs.append({**res.model_dump(mode="json"), "fidelity": fidelities[-1], "calculation": c.id,
+                     "source": f"calcs/{c.id}/{f.name}"})
     return _finish(r, engine, fitted, runs, fidelities, waiting, errors, "the build's calcs/ folders", [])
 
 

@@ -248,7 +248,8 @@ def _diffusion_section(study, d, figs: _Figures, n: int) -> tuple[Section, Verdi
             numbers.append(Number(label=f"sigma of {formula} at {T:g} K", value=r["sigma_mS_cm"],
                                   err=r["sigma_err_mS_cm"], unit="mS/cm",
                                   text=_sci(r["sigma_mS_cm"], r["sigma_err_mS_cm"]) + " mS/cm",
-                                  fidelity=r.get("fidelity", fid), source=src, warnings=w))
+                                  fidelity=r.get("fidelity", fid), source=src,
+                                  warnings=["from D above: its warnings hold"] if w else []))
         rows.append([f"{T:g}", _sci(r["D_cm2_s"], r["D_err_cm2_s"]), _sci(r["sigma_mS_cm"], r["sigma_err_mS_cm"]),
                      f"{r['run_fs'] / 1000:g}", f"{r['effective_hops']:.0f}", r.get("fidelity", fid),
                      "; ".join(w) or "—"])
