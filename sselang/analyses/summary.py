@@ -65,6 +65,4 @@ def lines(doc: dict) -> list[str]:
         sources = sorted({f for r in doc.get("results", []) for f in r.get("provenance", {}).get("fidelity", [])})
         if sources:
             out.append(f"energies: {', '.join(sources)}; every number with its source in analyses.json")
-    if doc.get("results"):
-        out.append("report: report/index.html (also report.md and report.json)")
     return out
