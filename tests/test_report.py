@@ -169,3 +169,20 @@ def test_a_diffusion_series_gives_msd_and_arrhenius_plots_with_error_bars(tmp_pa
     assert svg.count("500 K") == 1 and svg.count("600 K") == 1  # one legend entry per temperature
     page = (out / "report" / "index.html").read_text()
     assert ea["text"] in html.unescape(page)
+
+
+@pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.cell")), ids=lambda p: p.stem)
+def test_every_example_gets_a_report_with_a_section_per_result(example, tmp_path):
+    r = _compile(example, tmp_path)
+    assert r.returncode == 0, r.stderr
+    (out,) = [d for d in tmp_path.iterdir() if d.is_dir()]
+    analyses = json.loads((out / "analyses.json").read_text())["results"]
+    doc = json.loads((out / "report" / "report.json").read_text())
+    kinds = {s["kind"] for s in doc["sections"]}
+    assert {r["kind"] for r in analyses} == kinds
+    assert (out / "report" / "index.html").stat().st_size < 2_000_000
+    md = (out / "report" / "report.md").read_text()
+    for s in doc["sections"]:
+        assert f"## {s['title']}" in md
+        for f in s["figures"]:
+            assert f"(figures/{f['id']}.svg)" in md and (out / "report" / "figures" / f"{f['id']}.svg").is_file()
