@@ -187,11 +187,15 @@ def _window_verdict(w, rng, fid: str, numbers) -> Verdict | None:
                    + " and ".join(out) + f" [{fid}]", numbers=numbers)
 
 
+def _g(x: float) -> str:
+    return f"{x + 0.0:g}"  # + 0.0: no "-0"
+
+
 def _profile_section(p, figs: _Figures, n: int) -> Section:
     fid, src = _prov(p.provenance)
-    rows = [[f"{q.x_from:g} → {q.x_to:g}", f"{q.voltage_V:.3f}", " + ".join(f"{ph.amount:g} {ph.formula}"
+    rows = [[f"{_g(q.x_from)} → {_g(q.x_to)}", f"{q.voltage_V:.3f}", " + ".join(f"{ph.amount:g} {ph.formula}"
                                                                            for ph in q.phases)] for q in p.plateaus]
-    numbers = [Number(label=f"plateau {q.x_from:g}→{q.x_to:g} of {p.formula}", value=q.voltage_V, unit="V vs Li/Li+",
+    numbers = [Number(label=f"plateau x = {_g(q.x_from)} → {_g(q.x_to)} of {p.formula}", value=q.voltage_V, unit="V vs Li/Li+",
                       text=f"{q.voltage_V:.3f} V", fidelity=fid, source=src) for q in p.plateaus]
     fig = figs.add(f"profile-{n}", f"Li-uptake staircase of {p.formula}", plots.staircase(
         [q.model_dump() for q in p.plateaus], p.formula, f"p{n}"))
