@@ -135,11 +135,13 @@ def _compile(file: Path, build_dir: Path, fmt: str = "text", force: bool = False
     """`sselang compile` up to the written build folder: (front end, data, build path);
     exits with the diagnostics printed when the study does not compile."""
     from .checks.printer import render_all, to_json
-    from .compile import resolve_data, write_build
+    from .compile import BuildError, prepare_build, resolve_data, write_build
     from .pipeline import front_end
 
     fe = front_end(file)
     data = resolve_data(fe, file) if fe.ok else None
+    # the plan and the decks are made before anything is written; their errors are diagnostics
+    prepared = prepare_build(fe, data, build_dir) if data is not None and fe.ok else None
     if fmt == "json":
         click.echo(to_json(fe.diagnostics))
     elif fe.diagnostics:
@@ -149,16 +151,29 @@ def _compile(file: Path, build_dir: Path, fmt: str = "text", force: bool = False
     from .plan import EditedCalculations
 
     try:
-        out = write_build(fe.study, fe.sources, build_dir, data, force)
+        out = write_build(fe.study, fe.sources, build_dir, data, force, prepared=prepared)
+    except BuildError as e:
+        click.echo(render_all(e.diagnostics, fe.sources, _color(sys.stderr)), err=True)
+        sys.exit(1)
     except EditedCalculations as e:
         click.echo(f"error: {len(e.ids)} calculation folder(s) were edited by hand and would be rewritten:\n  "
                    + "\n  ".join(e.ids) + "\nnothing was written; rerun with --force to move them aside "
                    "(to <id>.old-N) and write fresh decks", err=True)
         sys.exit(1)
     except OSError as e:
-        click.echo(f"error: cannot write the build folder {build_dir}: {e.strerror or e}", err=True)
+        click.echo(f"error: {_write_error(e, build_dir)}", err=True)
         sys.exit(1)
     return fe, data, out
+
+
+def _write_error(e: OSError, build_dir: Path) -> str:
+    """A failed write of the build folder, said with the file and whether anything changed."""
+    from .util.transaction import BuildWriteError
+
+    where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+    after = ("the new build is committed and the next compile finishes moving it into place"
+             if isinstance(e, BuildWriteError) and e.committed else "nothing in it was changed")
+    return f"cannot write the build folder {build_dir}: {e.strerror or e}{where}; {after}"
 
 
 @cli.command(name="run")
@@ -245,7 +260,7 @@ def run_(file: Path, fidelity: str, engine: str | None, build_dir: Path, duratio
     try:
         write_build(study, fe.sources, build_dir, data)
     except OSError as e:
-        say(f"error: cannot write the build folder {build_dir}: {e.strerror or e}")
+        say(f"error: {_write_error(e, build_dir)}")
         sys.exit(1)
     analyses = json.loads((out / "analyses.json").read_text(encoding="utf-8"))
     for line in runner.summary_lines(analyses, eng):

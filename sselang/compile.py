@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -65,10 +66,17 @@ def read_lock(study_file: Path) -> dict | None:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise LockError(f"{p} is not a readable lock file ({e}); delete it or run `sselang lock` again") from e
-    from .data.stage import LOCK_VERSION
+    except RecursionError:  # "[[[[..." thousands deep
+        raise LockError(f"{p} is not a readable lock file (nested too deeply); delete it or run `sselang lock` again") \
+            from None
+    from .data.stage import LOCK_VERSION, lock_problem
 
     if not isinstance(doc, dict) or doc.get("lock_version") != LOCK_VERSION:
         raise LockError(f"{p} is not a lock of this sselang (lock_version {LOCK_VERSION}); run `sselang lock` again")
+    # a damaged lock is said here, with what is wrong, not met as a crash further on
+    problem = lock_problem(doc)
+    if problem is not None:
+        raise LockError(f"{p} is damaged: {problem}; run `sselang lock` again (or restore it from version control)")
     return doc
 
 
@@ -91,11 +99,103 @@ def resolve_data(fe, study_file: Path, use_lock: bool = True):
     return None if rep.has_errors else result
 
 
-def write_build(study, sources, build_dir: Path, data=None, force: bool = False) -> Path:
-    out = Path(build_dir) / study.id
+class BuildError(Exception):
+    """The build cannot be written (compile-stage diagnostics: an unsafe build folder, a
+    calculation too large, a deck that cannot be written); nothing was written."""
+
+    def __init__(self, diagnostics) -> None:
+        self.diagnostics = diagnostics
+        super().__init__("; ".join(d.message for d in diagnostics))
+
+
+@dataclass
+class Prepared:
+    """The plan and every calculation's files, made before anything is written."""
+
+    plan: object
+    rendered: list  # (Calculation, {file name: text})
+
+
+def prepare_build(fe, data, build_dir: Path):
+    """Plan the calculations and render their decks, so that what can go wrong does so
+    before the build is touched; diagnostics are added to fe.diagnostics (None on errors)."""
+    prepared, diags = _prepare(fe.study, data, Path(build_dir), fe.spans)
+    fe.diagnostics = sorted(fe.diagnostics + diags, key=lambda d: d.sort_key())
+    return prepared
+
+
+def _prepare(study, data, build_dir: Path, spans):
+    from .checks.diagnostics import Reporter
+    from .checks.physics import _At
+    from .model.resolve import Spans
+    from .plan import MAX_ATOMS, files_for, make_plan
+    from .util.transaction import unsafe_links
+
+    rep = Reporter(study.source)
+    at = _At(spans if spans is not None else Spans(), rep)
+    for path, target in unsafe_links(build_dir / study.id):
+        # following it would write outside the build folder (or into someone else's)
+        at.error("SSE110", f"{path} is a symbolic link (to {target}); compile writes only inside the build folder",
+                 ("study", "id"), "remove the link; to build somewhere else, name that folder with --build-dir")
+    plan = make_plan(study, data)
+    rendered = []
+    for c in plan.calculations:
+        if c.natoms > MAX_ATOMS:
+            at.error("SSE045", f"{c.id} would hold {c.natoms} atoms; a calculation holds at most {MAX_ATOMS}",
+                     *_where(study, c), help="ask for a smaller supercell (min 10-15 Å) or a smaller structure")
+            continue
+        try:
+            rendered.append((c, files_for(c, study.run.executor)))
+        except (ValueError, KeyError) as e:  # a setting or an element the engine's data cannot serve
+            at.error("SSE111", f"the {c.engine} deck of {c.id} cannot be written: {e}", *_engine_key(study, c),
+                     help="change the engine setting named in the message, or leave this engine out (for = [...])")
+    return (None if rep.has_errors else Prepared(plan, rendered)), rep.sorted()
+
+
+def _where(study, calc) -> tuple:
+    """Span key (and fallback) of what sized a calculation: its diffusion supercell, else its material."""
+    for ai, a in enumerate(study.analyses):
+        for ri, r in enumerate(a.requests):
+            if r.kind == "diffusion" and calc.kind == "md" and r.material == calc.material:
+                return ("request", ai, ri, "supercell"), ("request", ai, ri)
+    return ("material", calc.material), ("study", "id")
+
+
+def _engine_key(study, calc) -> tuple:
+    """Span key (and fallback) of the engine block a calculation's deck comes from."""
+    for i, e in enumerate(study.engines):
+        if e.name == calc.engine:
+            return ("engine", i), ("study", "id")
+    return ("material", calc.material), ("study", "id")
+
+
+def write_build(study, sources, build_dir: Path, data=None, force: bool = False,
+                prepared: Prepared | None = None) -> Path:
+    """Write build/<study>/ in one step (sselang.util.transaction): a kill or a full disk
+    at any point leaves the old build or the new one.  `prepared` comes from
+    prepare_build (made here when not given; BuildError if it has errors)."""
+    from .util.transaction import BuildTransaction, UnsafeBuildFolder
+
+    final = Path(build_dir) / study.id
+    if data is not None and prepared is None:
+        prepared, diags = _prepare(study, data, Path(build_dir), None)
+        if prepared is None:
+            raise BuildError([d for d in diags if d.is_error])
+    try:
+        with BuildTransaction(final) as tx:
+            _write_build(study, sources, tx.stage, data, force, prepared, tx)
+    except UnsafeBuildFolder as e:  # a link made after prepare_build looked
+        from .checks.diagnostics import Diagnostic, Severity
+
+        raise BuildError([Diagnostic("SSE110", Severity.ERROR, str(e), study.source)]) from None
+    return final
+
+
+def _write_build(study, sources, out: Path, data, force: bool, prepared, tx) -> None:
+    # `out` is the transaction's staging folder: its calcs/ is the build's own
     write_text_atomic(out / "study.json", dumps(study_document(study, sources)))
     if data is None:
-        return out
+        return
     from .data.thermo import _structure
 
     lock = data.lock_document(study)
@@ -109,10 +209,10 @@ def write_build(study, sources, build_dir: Path, data=None, force: bool = False)
     for system, doc in sorted(data.systems.items()):
         write_text_atomic(out / "thermo" / f"{system}.json",
                           dumps({"system": system, "generator": tool_versions(), "thermo": lock["thermo"], **doc}))
-    from .plan import make_plan, write_calculations
+    from .plan import write_calculations
 
-    plan = make_plan(study, data)
-    report = write_calculations(plan, out, study.run.executor, force)
+    plan = prepared.plan
+    report = write_calculations(plan, out, study.run.executor, force, tx=tx, rendered=prepared.rendered)
     from .analyses.evaluate import evaluate
 
     # after the calculations: finished runs in the build folder feed the analyses
@@ -124,19 +224,22 @@ def write_build(study, sources, build_dir: Path, data=None, force: bool = False)
                           "why": c.why, "status": st} for c, (_, st) in zip(plan.calculations, report)],
         "not_planned": plan.skipped,
     }))
-    write_manifest(out)
-    return out
+    write_manifest(out, tx.view())
 
 
-def write_manifest(out: Path) -> None:
-    """sha256 of every file sselang wrote (results written by engines are not listed)."""
+def write_manifest(out: Path, view: dict[str, Path] | None = None) -> None:
+    """sha256 of every file sselang wrote (results written by engines are not listed).
+    `view`: the files the build will hold (relative name -> where they are now), when
+    `out` is a transaction's staging folder."""
     from .plan import OUTPUT_FILES
 
+    if view is None:
+        view = {p.relative_to(out).as_posix(): p for p in sorted(out.rglob("*"))}
     files = {}
-    for p in sorted(out.rglob("*")):
-        hidden = any(part.startswith(".") for part in p.relative_to(out).parts)  # temporaries, left-overs
-        if p.is_file() and p.name != "manifest.json" and p.name not in OUTPUT_FILES and not hidden:
-            files[str(p.relative_to(out))] = hashlib.sha256(p.read_bytes()).hexdigest()
+    for rel, p in sorted(view.items()):
+        hidden = any(part.startswith(".") for part in Path(rel).parts)  # temporaries, left-overs
+        if p.is_file() and p.name != "manifest.json" and Path(rel).name not in OUTPUT_FILES and not hidden:
+            files[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
     write_text_atomic(out / "manifest.json", dumps({"generator": tool_versions(), "files": files}))
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .checks.diagnostics import Diagnostic, Reporter
 from .syntax import ast
-from .syntax.parser import MAX_FILE_BYTES, parse_text
+from .syntax.parser import MAX_FILE_BYTES, MAX_TOKENS, parse_text
 from .syntax.source import SourceFile, Span
 
 
@@ -115,7 +115,9 @@ def _from_source(src: SourceFile, rep: Reporter) -> FrontEnd:
             return None
         sources[shown_t] = s
         before = len(rep.items)
-        mod = parse_text(s, rep)
+        # one budget of tokens for the study and every file it uses (see parser.MAX_TOKENS)
+        left = MAX_TOKENS - sum(x.tokens for x in sources.values())
+        mod = parse_text(s, rep, budget=left, span=item.path.span, from_path=from_path)
         if mod is None or any(d.is_error for d in rep.items[before:]):
             return None
         return mod, shown_t

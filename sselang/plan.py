@@ -32,6 +32,9 @@ ENGINES_WITH_DECKS = ("vasp", "qe", "cp2k")
 KINDS_BY_ENGINE = {"vasp": ("relax", "static", "md", "neb", "interface"), "qe": ("relax", "static", "md"),
                    "cp2k": ("relax", "md")}
 ENGINES_WITH_NPT = ("vasp",)  # engines whose md decks can run the NpT ensemble
+# Atoms in one calculation: beyond any DFT budget (AIMD runs hold 100-500), and the largest
+# a preview or a deck is written for; a larger supercell or structure is refused (SSE045).
+MAX_ATOMS = 5000
 OUTPUT_FILES = ("OUTCAR", "vasprun.xml", "XDATCAR", "OSZICAR", "CONTCAR", "cp2k.out", "pw.out")
 # a calculation directory with any of these holds results: sselang never writes into it
 
@@ -309,17 +312,21 @@ class EditedCalculations(Exception):
         super().__init__(", ".join(ids))
 
 
-def write_calculations(plan: Plan, out: Path, executor=None, force: bool = False) -> list[tuple[str, str]]:
+def write_calculations(plan: Plan, out: Path, executor=None, force: bool = False, tx=None,
+                       rendered: list | None = None) -> list[tuple[str, str]]:
     """Write every calculation's deck under out/calcs/<id>/ and the job arrays
     under out/jobs/.  A directory that holds results is never touched; one whose
     files were edited by hand is refused (EditedCalculations) unless `force`,
     which moves it aside to <id>.old-N (never deletes it).
-    Returns (id, status) per calculation."""
+    With a build transaction `tx` (out is then its staging folder), new folders and
+    moves are staged and happen at its commit.  `rendered`: (calculation, files) of
+    every calculation, when already made.  Returns (id, status) per calculation."""
     from . import __version__
     from .decks.jobs import array_script
     from .util.atomic import write_dir_atomic, write_text_atomic
 
-    rendered = [(c, files_for(c, executor)) for c in plan.calculations]
+    if rendered is None:
+        rendered = [(c, files_for(c, executor)) for c in plan.calculations]
     states = [status(out / "calcs" / c.id, files) for c, files in rendered]
     edited = [c.id for (c, _), st in zip(rendered, states) if st == "change"]
     if edited and not force:
@@ -328,12 +335,18 @@ def write_calculations(plan: Plan, out: Path, executor=None, force: bool = False
     for (c, files), st in zip(rendered, states):
         d = out / "calcs" / c.id
         if st == "change":
-            n = 1
-            while d.with_name(f"{d.name}.old-{n}").exists():
-                n += 1
-            d.rename(d.with_name(f"{d.name}.old-{n}"))
+            if tx is not None:
+                tx.move_aside(c.id)
+            else:
+                n = 1
+                while d.with_name(f"{d.name}.old-{n}").exists():
+                    n += 1
+                d.rename(d.with_name(f"{d.name}.old-{n}"))
         if st in ("add", "change"):
-            write_dir_atomic(d, files)
+            if tx is not None:
+                tx.stage_calc(c.id, files)
+            else:
+                write_dir_atomic(d, files)
         report.append((c.id, st))
     series: dict[str, list[Calculation]] = {}
     for c in plan.calculations:

@@ -150,7 +150,9 @@ CATALOG: dict[str, Entry] = {
         """A study file is a few kilobytes of declarations; a study or imported file over 1 MB
         is refused before it is parsed, because it cannot be a hand-written study (it is usually a
         trajectory, a structure database or a results table passed by mistake) and parsing it
-        would only waste time and memory.""",
+        would only waste time and memory. For the same reason a study and the files it uses may
+        hold at most 100,000 words, numbers and symbols in all (a screen of 5000 candidates holds
+        about 10,000): a megabyte of dense tokens would take the parser a minute.""",
         """
         $ sselang check XDATCAR
         XDATCAR: error[SSE006]: XDATCAR is larger than 1 MB; a study file is a few kB
@@ -918,6 +920,23 @@ CATALOG: dict[str, Entry] = {
             material LPSCl { formula = Li6PS5Cl }
             """),),
     ),
+    "SSE064": _e(
+        "use chain too deep or too many files used", "error",
+        """A study and the files it uses (directly or through other files) form a chain of at
+        most 16 files, and at most 256 files are used in all. Shared definitions nest two or
+        three files deep; a longer chain is generated or looping input (a chain of thousands of
+        files would exhaust the checker's recursion), so it is refused where the chain goes
+        too deep.""",
+        """
+        $ sselang check study.cell
+        f15.cell:1:5: error[SSE064]: use chain deeper than 16 files
+          |
+        1 | use "f16.cell"
+          |     ^^^^^^^^^^
+        """,
+        "use the shared files directly from the study, or merge them into fewer files.",
+        example_is_file=False,
+    ),
     # ---- screening (07x) ----------------------------------------------------------------
     "SSE070": _e(
         "unknown or malformed screening metric", "error",
@@ -1109,6 +1128,38 @@ CATALOG: dict[str, Entry] = {
           (Expecting value: line 1 column 1 (char 0))
         """,
         "delete the lock or run `sselang lock study.cell` again.",
+        example_is_file=False,
+    ),
+    "SSE110": _e(
+        "symbolic link in the build folder", "error",
+        """compile writes only inside build/<study>/. A symbolic link in place of that folder or
+        of something compile writes at its top (study.json, structures/, calcs/, report/, ...)
+        would make it write wherever the link points: into another study's build, a shared
+        folder or a system file. Such a link is refused before anything is written. Links
+        inside a calculation folder (a POTCAR, a pseudopotential folder) are the user's and
+        are left alone.""",
+        """
+        $ sselang compile study.cell
+        study.cell:1:7: error[SSE110]: build/demo/structures is a symbolic link (to /etc);
+          compile writes only inside the build folder
+        """,
+        "remove the link; to build on another disk, name that folder with --build-dir.",
+        example_is_file=False,
+    ),
+    "SSE111": _e(
+        "input deck cannot be written", "error",
+        """A calculation's input deck is made from the structure and the engine block's
+        settings before anything is written. This failed: the engine's data has no entry for
+        a setting or an element (a CP2K basis family that the installed BASIS_MOLOPT does not
+        hold for an element, a pseudopotential family without one of the elements), so a deck
+        would be incomplete or wrong. Nothing is written.""",
+        """
+        $ sselang compile study.cell
+        study.cell:9:8: error[SSE111]: the cp2k deck of relax-LPS-cp2k-0a1b2c3d4e cannot be
+          written: cp2k: no basis set of family 'TZV2P-GTH' for P in BASIS_MOLOPT
+        """,
+        "change the setting the message names, or leave that engine out of these calculations "
+        "(for = [...]).",
         example_is_file=False,
     ),
     "SSE109": _e(

@@ -144,29 +144,57 @@ def _order(s, mat: m.Material, default: dict):
     return best.structure, info
 
 
+# A CIF or POSCAR of a few thousand atoms is a few hundred kB; a larger file is a trajectory
+# or a database passed by mistake, which the readers would take minutes to parse.
+MAX_STRUCTURE_BYTES = 20_000_000
+
+
 def read_structure(path: Path):
     """A structure from any file pymatgen reads (CIF, POSCAR, ...) or, failing that, ase."""
     if not path.is_file():
         raise DataError(f"structure file {path} does not exist")
+    if path.stat().st_size > MAX_STRUCTURE_BYTES:
+        raise DataError(f"structure file {path} is larger than {MAX_STRUCTURE_BYTES // 1_000_000} MB: "
+                        "a crystal structure is a few kB")
     import warnings
 
+    from ..plan import MAX_ATOMS
+
     errors = []
+    s = None
     try:
         from pymatgen.core import Structure
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return Structure.from_file(str(path))
+            s = Structure.from_file(str(path))
     except Exception as e:  # noqa: BLE001 - try the next reader, then report both
-        errors.append(f"pymatgen: {e}")
-    try:
-        from ase.io import read
-        from pymatgen.io.ase import AseAtomsAdaptor
+        errors.append(f"pymatgen: {_short_error(e)}")
+    if s is None:
+        try:
+            from ase.io import read
+            from pymatgen.io.ase import AseAtomsAdaptor
 
-        return AseAtomsAdaptor.get_structure(read(str(path)))
-    except Exception as e:  # noqa: BLE001
-        errors.append(f"ase: {e}")
-    raise DataError(f"{path} is not a structure file pymatgen or ase can read ({'; '.join(errors)})")
+            s = AseAtomsAdaptor.get_structure(read(str(path)))
+        except Exception as e:  # noqa: BLE001
+            errors.append(f"ase: {_short_error(e)}")
+    if s is None:
+        raise DataError(f"{path} is not a structure file pymatgen or ase can read ({'; '.join(errors)})")
+    import math
+
+    if len(s) == 0:
+        raise DataError(f"structure file {path} holds no atoms")
+    if len(s) > MAX_ATOMS:
+        raise DataError(f"structure file {path} holds {len(s)} atoms; a calculation takes at most {MAX_ATOMS}")
+    if not all(math.isfinite(x) for x in s.lattice.matrix.flat) or s.volume < 1e-3 * len(s):
+        raise DataError(f"structure file {path} has a degenerate cell (volume {s.volume:.3g} Å^3 for {len(s)} atoms)")
+    return s
+
+
+def _short_error(e: Exception) -> str:
+    """An exception as one short line: a reader's message can quote a whole file."""
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _mp_structure(mp_id: str):

@@ -18,6 +18,70 @@ from .thermo import DataError
 LOCK_VERSION = 1
 
 
+def lock_problem(doc) -> str | None:
+    """What makes a decoded lock unusable (wrong shape, non-finite numbers, a structure
+    that does not match its sha256), else None.  A lock is committed with the study and
+    merged, edited or cut short like any file; compile must say so, not fail inside."""
+    import math
+
+    from ..model.elements import table
+
+    elements = table()
+
+    def is_element(x) -> bool:
+        return isinstance(x, str) and x in elements
+
+    def number(x) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+    if not isinstance(doc, dict):
+        return "it is not a JSON object"
+    for key, kind in (("materials", dict), ("systems", dict), ("thermo", dict), ("unresolved", list)):
+        if not isinstance(doc.get(key, kind()), kind):
+            return f"'{key}' is not a JSON {'object' if kind is dict else 'list'}"
+    for name, m in doc.get("materials", {}).items():
+        where = f"material '{name}'"
+        if not isinstance(m, dict) or not isinstance(m.get("structure"), dict):
+            return f"{where} has no structure"
+        st = m["structure"]
+        lat, species, frac = st.get("lattice"), st.get("species"), st.get("frac_coords")
+        if not (isinstance(lat, list) and len(lat) == 3 and all(isinstance(r, list) and len(r) == 3 and all(map(number, r))
+                                                               for r in lat)):
+            return f"{where}: the lattice is not three rows of three numbers"
+        if not (isinstance(species, list) and species and all(isinstance(x, str) and is_element(x) for x in species)):
+            return f"{where}: the species are not element symbols"
+        if not (isinstance(frac, list) and len(frac) == len(species)
+                and all(isinstance(r, list) and len(r) == 3 and all(map(number, r)) for r in frac)):
+            return f"{where}: the coordinates are not one row of three numbers per atom"
+        for key in ("source", "sha256", "formula", "inputs"):
+            if not isinstance(m.get(key), str):
+                return f"{where} has no '{key}'"
+        if hashlib.sha256(json.dumps(st, sort_keys=True).encode()).hexdigest() != m["sha256"]:
+            return f"{where}: the structure does not match its sha256 (edited or damaged)"
+    th = doc.get("thermo", {})
+    if not isinstance(th.get("inputs", ""), str) or not isinstance(th.get("sources", []), list):
+        return "'thermo' has no inputs and sources"
+    for key, sys_ in doc.get("systems", {}).items():
+        where = f"chemical system '{key}'"
+        if not isinstance(sys_, dict) or not isinstance(sys_.get("entries"), list):
+            return f"{where} has no entries"
+        for k in ("reasons", "sources"):
+            if not isinstance(sys_.get(k, []), list):
+                return f"{where}: '{k}' is not a list"
+        for i, e in enumerate(sys_["entries"]):
+            if not isinstance(e, dict) or not isinstance(e.get("formula"), str):
+                return f"{where}: entry {i} has no formula"
+            comp = e.get("composition")
+            if not (isinstance(comp, dict) and comp and all(is_element(k) and number(v) and v >= 0 for k, v in comp.items())):
+                return f"{where}: entry {i} ({e['formula']}) has no composition of elements and amounts"
+            for k in ("energy_eV", "uncorrected_energy_eV", "correction_eV"):
+                if not number(e.get(k)):
+                    return f"{where}: entry {i} ({e['formula']}) has no finite {k}"
+            if e.get("id") is not None and not isinstance(e["id"], str):
+                return f"{where}: entry {i} ({e['formula']}) has an id that is not a string"
+    return None
+
+
 @dataclass
 class Need:
     reasons: list[str] = field(default_factory=list)

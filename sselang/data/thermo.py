@@ -139,6 +139,8 @@ def load_entries_file(path: Path) -> list:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise DataError(f"{path} is not JSON (line {e.lineno}, column {e.colno}: {e.msg})") from e
+    except RecursionError:  # "[[[[..." thousands deep: no entry file nests like that
+        raise DataError(f"{path} is nested too deeply to be a file of entries") from None
     items = data.get("entries") if isinstance(data, dict) else data
     if not isinstance(items, list) or not items:
         raise DataError(f"{path} holds no list of entries")
@@ -146,6 +148,12 @@ def load_entries_file(path: Path) -> list:
     for i, d in enumerate(items):
         if not isinstance(d, dict) or "@class" not in d:
             raise DataError(f"{path}: entry {i} is not a pymatgen ComputedEntry (no '@class')")
+        # monty imports whatever module an "@module" names and calls its class's from_dict:
+        # a shared entries file must not make a compile import (and run) arbitrary code
+        bad = _foreign_object(d)
+        if bad is not None:
+            raise DataError(f"{path}: entry {i} holds a {bad} object; an entries file may hold pymatgen entries, "
+                            "structures and compositions only")
         try:
             e = MontyDecoder().process_decoded(d)
         except Exception as ex:  # noqa: BLE001 - malformed input, reported with its position
@@ -154,6 +162,29 @@ def load_entries_file(path: Path) -> list:
             raise DataError(f"{path}: entry {i} ({e.composition.reduced_formula}) has a non-finite energy")
         out.append(e)
     return out
+
+
+# the modules whose objects a file of pymatgen entries holds ("@module" of each object)
+_ENTRY_MODULES = ("pymatgen.entries.", "pymatgen.core.", "pymatgen.analysis.phase_diagram")
+
+
+def _foreign_object(doc) -> str | None:
+    """The first "@module.@class" (or "@callable") in a decoded JSON document that is no
+    pymatgen entry, structure or composition object, else None.  Iterative: depth is free."""
+    stack = [doc]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            if "@callable" in x:
+                return f"'{x.get('@module')}.{x['@callable']}' callable"
+            mod = x.get("@module")
+            if mod is not None and (not isinstance(mod, str) or not mod.startswith(_ENTRY_MODULES)):
+                if not (mod == "numpy" and x.get("@class") == "array"):
+                    return f"'{mod}.{x.get('@class')}'"
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return None
 
 
 @dataclass
@@ -194,8 +225,12 @@ class ResultsSource(_ListSource):
         if not root.is_dir():
             raise DataError(f"results folder {rel} does not exist")
         raw, notes = [], []
+        from ..util.paths import escapes
+
         for f in sorted(root.rglob("vasprun.xml*")):
             where = f.relative_to(base)
+            if escapes(base, where) is not None:  # a link to a run elsewhere: not this study's folder
+                raise DataError(f"{where} is a link leading outside the study's folder; copy the run into it")
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")

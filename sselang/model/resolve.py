@@ -37,11 +37,25 @@ ENGINE_CHOICES = {
     ("cp2k", "functional"): ("PBE", "PBEsol"),
     ("qe", "pseudos"): ("SSSP-efficiency",),
 }
+# What each engine setting takes: the decks turn numbers into floats and write words
+# into the deck's text, so a string where a number belongs (encut = "520; ISPIN = 2")
+# or a name with a line break is refused here, with its position, not met in a deck.
+ENGINE_NUMBERS = ("encut", "kspacing", "ediff", "ediffg", "ecutwfc", "ecutrho", "cutoff", "rel_cutoff")
+ENGINE_KINDS = {"encut": ("energy",), "ediff": ("energy",), "ediffg": ("energy", "force"), "ecutwfc": ("energy",),
+                "ecutrho": ("energy",), "cutoff": ("energy",), "rel_cutoff": ("energy",)}
+ENGINE_FLAGS = ("spin",)
+ENGINE_STRINGS = ("pseudo_dir", "pseudo_files")  # checked further by the QE checks
+ENGINE_WORDS = ("basis", "potential", "potcar_functional")  # one word of a data file's names
+ENGINE_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 CALCULATION_KINDS = ("relax", "static", "diffusion", "barrier", "interface", "window", "reactivity")
 DIRECTIONS = ("x", "y", "z", "a", "b", "c", "xy", "xz", "yz", "ab", "ac", "bc", "xyz", "abc")
 STUDY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_TEMPERATURES = 50
 MAX_CANDIDATES = 5000
+# `use` chains: a study and its shared files nest two or three deep; a longer chain (or
+# thousands of files) is generated input, and following it would exhaust the recursion
+MAX_USE_DEPTH = 16
+MAX_USE_FILES = 256
 
 
 def _origin(path: str, span: Span) -> m.Origin:
@@ -91,6 +105,7 @@ class Resolver:
 
     # ---- entry point -------------------------------------------------------------
     def resolve(self, module: ast.Module, path: str) -> m.Study | None:
+        self.study_dir = Path(path).parent  # file("...") and entries("...") paths are relative to it
         self._collect(module, path, stack=[str(Path(path).resolve())], top=True)
         study_decls = [i for i in module.items if isinstance(i, ast.StudyDecl)]
         vr = ValueReader(self.rep, path)
@@ -170,6 +185,16 @@ class Resolver:
             return
         if key in self.imports:
             return
+        if len(stack) > MAX_USE_DEPTH:
+            self.rep.error("SSE064", f"use chain deeper than {MAX_USE_DEPTH} files", item.path.span,
+                           "use the shared file directly from the study instead of through a chain", path=path)
+            self.import_failed = True
+            return
+        if len(self.imports) >= MAX_USE_FILES:
+            self.rep.error("SSE064", f"more than {MAX_USE_FILES} files are used", item.path.span,
+                           "merge the shared definitions into fewer files", path=path)
+            self.import_failed = True
+            return
         loaded = self.loader(target, item, path)
         if loaded is None:
             self.import_failed = True
@@ -229,6 +254,17 @@ class Resolver:
             mixed_valence=bool(mixed), origin=_origin(path, decl.span))
         self.material_paths[name] = path
 
+    def _escapes(self, rel: str, span: Span, path: str, what: str) -> bool:
+        """Report a path that a symbolic link leads out of the study's folder."""
+        from ..util.paths import escapes
+
+        real = escapes(getattr(self, "study_dir", Path(path).parent), rel)
+        if real is None:
+            return False
+        self.rep.error("SSE016", f"{what} '{_short(rel)}' leads outside the study's folder (to {_short(str(real), 60)})",
+                       span, "copy the file into the study's folder instead of linking to it", path=path)
+        return True
+
     def _check_name(self, name: str, span: Span, path: str, kind: str) -> None:
         from ..syntax.grammar import keywords
 
@@ -264,9 +300,11 @@ class Resolver:
             self.rep.error("SSE013", f"{fname}(...) takes one string", v.span, f'e.g. {fname}("Li6PS5Cl")', path=path)
             return None
         ref = v.args[0].value
-        if fname == "file" and (Path(ref).is_absolute() or ".." in Path(ref).parts):
-            self.rep.error("SSE016", f"structure file '{ref}' must be a relative path inside the study's folder",
+        if fname == "file" and (not ref or Path(ref).is_absolute() or ".." in Path(ref).parts or "\x00" in ref):
+            self.rep.error("SSE016", f"structure file '{_short(ref)}' must be a relative path inside the study's folder",
                            v.args[0].span, path=path)
+            return None
+        if fname == "file" and self._escapes(ref, v.args[0].span, path, "structure file"):
             return None
         if fname == "mp" and not re.fullmatch(r"mp-\d+", ref):
             self.rep.error("SSE013", f"'{ref}' is not a Materials Project id", v.args[0].span, 'ids look like "mp-1234"', path=path)
@@ -329,6 +367,13 @@ class Resolver:
                 kw["keep"] = vr.integer(attrs["keep"].value, "keep", minimum=1)
             if "max_atoms" in attrs:
                 kw["max_atoms"] = vr.integer(attrs["max_atoms"].value, "max_atoms", minimum=1)
+                from ..plan import MAX_ATOMS
+
+                # the ordering builds (and sums Ewald energies over) a supercell of up to this size
+                if kw["max_atoms"] is not None and kw["max_atoms"] > MAX_ATOMS:
+                    self.rep.error("SSE045", f"max_atoms = {kw['max_atoms']} is more than any calculation takes "
+                                   f"(at most {MAX_ATOMS})", attrs["max_atoms"].value.span, path=path)
+                    kw["max_atoms"] = None
         kw = {k: x for k, x in kw.items() if x is not None}
         return m.Ordering(method=head.name, **kw)
 
@@ -565,6 +610,7 @@ class Resolver:
                                did_you_mean(name, ENGINES) or f"engines: {', '.join(ENGINES)}", path=vr.path)
                 continue
             attrs = self._attrs(d.body, vr.path, ENGINE_KEYS[name], what=f"engine {name}")
+            self.spans.put(("engine", len(out)), vr.path, d.name.span)
             for key, a in attrs.items():
                 self.spans.put(("engine", len(out), key), vr.path, a.value.span)
             settings: dict = {}
@@ -586,6 +632,8 @@ class Resolver:
                     if c is not None:
                         settings[key] = c
                     continue
+                if not self._engine_value_ok(key, v, vr.path):
+                    continue
                 if isinstance(v, ast.Quantity):
                     try:
                         kinds = kind_of(v.unit)
@@ -598,6 +646,15 @@ class Resolver:
                         self.rep.error("SSE041", f"'{v.unit}' is not a unit sselang knows a use for here", v.unit_span,
                                        path=vr.path)
                         continue
+                    # a cutoff in kelvin would reach the deck as a number of eV: the dimension is checked
+                    wanted = ENGINE_KINDS.get(key)
+                    if wanted is not None:
+                        if not set(kinds) & set(wanted):
+                            self.rep.error("SSE041", f"{key} must be {' or '.join('an ' + w if w[0] in 'aeiou' else 'a ' + w for w in wanted)}"
+                                           f" ('{v.unit}' is a unit of {kinds[0].replace('_', ' ')})", v.unit_span,
+                                           f"e.g. {KINDS[wanted[0]].examples}", path=vr.path)
+                            continue
+                        kinds = [k for k in kinds if k in wanted]
                     # through the value reader: 1e400 eV is reported, not a crash in convert()
                     x = vr.quantity(v, kinds[0], key)
                     if x is None:
@@ -631,6 +688,29 @@ class Resolver:
             seen[(name, frozenset(applies))] = d.name.span
             out.append(m.Engine(name=name, settings=settings, applies_to=applies))
         return out
+
+    def _engine_value_ok(self, key: str, v: ast.Value, path: str) -> bool:
+        """The setting has the form its key takes (see ENGINE_NUMBERS and the others)."""
+        if key in ENGINE_NUMBERS and not isinstance(v, (ast.Number, ast.Quantity)):
+            self.rep.error("SSE013", f"engine setting '{key}' must be a number or a quantity, not {describe(v)}",
+                           v.span, "e.g. encut = 520 eV, kspacing = 0.25", path=path)
+            return False
+        if key in ENGINE_FLAGS and not isinstance(v, ast.Bool):
+            self.rep.error("SSE013", f"engine setting '{key}' must be true or false, not {describe(v)}", v.span,
+                           path=path)
+            return False
+        if key in ENGINE_STRINGS and not isinstance(v, ast.String):
+            self.rep.error("SSE013", f"engine setting '{key}' must be a string in double quotes, not {describe(v)}",
+                           v.span, path=path)
+            return False
+        if key in ENGINE_WORDS:
+            word = v.value if isinstance(v, ast.String) else v.name if isinstance(v, ast.Ref) else None
+            if word is None or not ENGINE_WORD.fullmatch(word):
+                self.rep.error("SSE013", f"engine setting '{key}' must be one name of letters, digits, '.', '_', "
+                               f"'+' and '-'" + (f", not '{_short(word)}'" if word is not None else f", not {describe(v)}"),
+                               v.span, 'e.g. basis = "DZVP-MOLOPT-SR-GTH"', path=path)
+                return False
+        return True
 
     THERMO_KINDS = ("bundled", "mp", "chgnet", "entries", "results")
 
@@ -680,9 +760,11 @@ class Resolver:
                 self.rep.error("SSE013", f"{kind}(...) takes one path in quotes", v.span, path=vr.path)
                 return None
             rel = v.args[0].value
-            if not rel or Path(rel).is_absolute() or ".." in Path(rel).parts or "\n" in rel:
+            if not rel or Path(rel).is_absolute() or ".." in Path(rel).parts or "\n" in rel or "\x00" in rel:
                 self.rep.error("SSE016", f"'{_short(rel)}' must be a relative path inside the study's folder",
                                v.args[0].span, path=vr.path)
+                return None
+            if self._escapes(rel, v.args[0].span, vr.path, f"{kind}(...) path"):
                 return None
             return m.ThermoSource(kind=kind, path=rel)
         self.rep.error("SSE013", f"thermo must name a source (bundled, mp, chgnet, entries(...), results(...)), "
@@ -760,6 +842,7 @@ class Resolver:
     def _study_header(self, decl: ast.StudyDecl, vr: ValueReader) -> dict:
         head: dict = {}
         sid = decl.id.value
+        self.spans.put(("study", "id"), vr.path, decl.id.span)  # names the build folder
         if not STUDY_ID.fullmatch(sid):
             self.rep.error("SSE015", f"study id '{_short(sid)}' is not a valid name", decl.id.span,
                            "use letters, digits, '.', '_' and '-' (at most 64), starting with a letter or digit: it names the build folder",

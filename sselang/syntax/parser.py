@@ -21,6 +21,11 @@ from .source import SourceFile, Span
 
 MAX_FILE_BYTES = 1_000_000  # a study is a few kB; refuse what cannot be one
 MAX_DEPTH = 32  # a study nests 4 or 5 levels; deeper input would only exhaust the parser's recursion
+# Words, numbers and symbols a study (with the files it uses) may hold.  The parser takes
+# about 15 us a token, so 1 MB of dense tokens ("1,1,1,...") would take 15 s or more; a real
+# study holds a few thousand (a screen of 5000 candidates about 10,000).
+MAX_TOKENS = 100_000
+_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[A-Za-z0-9_.]+|\S')
 
 
 def _tok_span(tok: Token) -> Span:
@@ -230,9 +235,17 @@ def _mask_outside(text: str, start: int, end: int) -> str:
     return blank(text[:start]) + text[start:end] + blank(text[end:])
 
 
-def parse_text(src: SourceFile, rep: Reporter) -> ast.Module | None:
+def count_tokens(text: str) -> int:
+    """Words, numbers, strings and symbols of a text (comments not counted)."""
+    return sum(1 for m in _TOKENS.finditer(text) if m.group(0)[0] != "#")
+
+
+def parse_text(src: SourceFile, rep: Reporter, budget: int = MAX_TOKENS, span: Span | None = None,
+               from_path: str | None = None) -> ast.Module | None:
     """Parse a decoded source file; syntax errors go to `rep`.
 
+    `budget`: the tokens it may hold (what is left of MAX_TOKENS when it is used by
+    another file, whose `use` is at `span` in `from_path`).
     Returns the module (the items that parsed) or None when nothing did."""
     text = src.text
     deep = _too_deep(text)
@@ -240,6 +253,15 @@ def parse_text(src: SourceFile, rep: Reporter) -> ast.Module | None:
         rep.error("SSE008", f"brackets nested deeper than {MAX_DEPTH} levels", src.span(deep, deep + 1),
                   "a study never needs this much nesting")
         return None
+    # refused before parsing: the parser's time grows with the token count (see MAX_TOKENS)
+    n = count_tokens(text)
+    if n > budget:
+        whole = "" if budget == MAX_TOKENS else " with the files before it"
+        rep.error("SSE006", f"{src.path} holds {n:,} words and symbols{whole}; a study holds at most "
+                  f"{MAX_TOKENS:,}", span, "keep data in the data sources, not in the study file",
+                  path=from_path or src.path)
+        return None
+    src.tokens = n
     try:
         items = _parse_once(text)
         return ast.Module(src.span(0, len(text)), items, tuple(find_comments(src)))

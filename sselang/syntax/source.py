@@ -31,6 +31,7 @@ class Span:
 class SourceFile:
     path: str
     text: str
+    tokens: int = 0  # words and symbols, counted by the parser (see parser.MAX_TOKENS)
     _line_starts: list[int] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
