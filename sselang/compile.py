@@ -141,14 +141,18 @@ def _prepare(study, data, build_dir: Path, spans):
     rendered = []
     for c in plan.calculations:
         if c.natoms > MAX_ATOMS:
-            at.error("SSE045", f"{c.id} would hold {c.natoms} atoms; a calculation holds at most {MAX_ATOMS}",
-                     *_where(study, c), help="ask for a smaller supercell (min 10-15 Å) or a smaller structure")
+            # said once per material and kind (each temperature and engine has the same cell)
+            what = "supercell" if c.kind == "md" else f"{c.kind} model"
+            key, fallback = _where(study, c)
+            at.error("SSE045", f"the {what} of {c.material} would hold {c.natoms} atoms; a calculation holds at most "
+                     f"{MAX_ATOMS}", key, "ask for a smaller supercell (min 10-15 Å) or a smaller structure", fallback)
             continue
         try:
             rendered.append((c, files_for(c, study.run.executor)))
         except (ValueError, KeyError) as e:  # a setting or an element the engine's data cannot serve
-            at.error("SSE111", f"the {c.engine} deck of {c.id} cannot be written: {e}", *_engine_key(study, c),
-                     help="change the engine setting named in the message, or leave this engine out (for = [...])")
+            key, fallback = _engine_key(study, c)
+            at.error("SSE111", f"the {c.engine} deck of {c.id} cannot be written: {e}", key,
+                     "change the engine setting named in the message, or leave this engine out (for = [...])", fallback)
     return (None if rep.has_errors else Prepared(plan, rendered)), rep.sorted()
 
 
@@ -216,7 +220,7 @@ def _write_build(study, sources, out: Path, data, force: bool, prepared, tx) -> 
     from .analyses.evaluate import evaluate
 
     # after the calculations: finished runs in the build folder feed the analyses
-    analyses = evaluate(study, data, plan, out)
+    analyses = evaluate(study, data, plan, tx.out)  # the real folder: messages name files where they stay
     write_text_atomic(out / "analyses.json", dumps(analyses.model_dump(mode="json")))
     write_text_atomic(out / "plan.json", dumps({
         "generator": tool_versions(),

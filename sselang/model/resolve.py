@@ -853,6 +853,8 @@ class Resolver:
         for k in ("title", "reference", "description"):
             if k in attrs:
                 head[k] = vr.string(attrs[k].value, k)
+                if head[k] is not None and not self._text_ok(head[k], k, attrs[k].value.span, vr.path):
+                    head[k] = None
         if "authors" in attrs:
             v = attrs["authors"].value
             if isinstance(v, ast.String):
@@ -861,7 +863,28 @@ class Resolver:
                 head["authors"] = [i.value for i in v.items]
             else:
                 self.rep.error("SSE013", "authors must be a string or a list of strings", v.span, path=vr.path)
+            items = v.items if isinstance(v, ast.ListValue) else (v,)
+            if "authors" in head and not all(self._text_ok(i.value, "an author", i.span, vr.path) for i in items):
+                del head["authors"]
         return head
+
+    def _text_ok(self, text: str, what: str, span: Span, path: str) -> bool:
+        """Titles, authors and references are one line of text, a description may have
+        line breaks; neither holds other control characters (they end up in reports,
+        job names and terminals, where a line break or an escape sequence changes them)."""
+        import unicodedata
+
+        allowed = "\n\t" if what == "description" else "\t"
+        bad = next((c for c in text if c not in allowed and (unicodedata.category(c) in ("Cc", "Zl", "Zp")
+                                                             or c in _BIDI_CONTROLS)), None)
+        if bad is None:
+            return True
+        kind = ("a line break" if bad in "\n\r\u2028\u2029" else
+                f"the bidirectional control U+{ord(bad):04X}" if bad in _BIDI_CONTROLS else f"the control character {bad!r}")
+        self.rep.error("SSE013", f"{what} must be {'text' if what == 'description' else 'one line of text'}; it holds {kind}",
+                       span, "write it on one line, without escape sequences" if what != "description" else None,
+                       path=path)
+        return False
 
     def _warn_unused(self, path: str) -> None:
         for name, mat in self.materials.items():
@@ -870,6 +893,10 @@ class Resolver:
             p, span = self.spans.get(("material", name))
             self.rep.warning("SSE090", f"material '{name}' is defined but never used", span,
                              "use it in a cell or analysis, or remove it", path=p)
+
+
+# characters that reorder how text is shown: a title could read differently from what it holds
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 
 
 def _short(s: str, n: int = 40) -> str:
