@@ -302,12 +302,14 @@ def test_ten_thousand_temperatures(tmp_path):
 
 
 def test_the_token_budget_covers_the_files_a_study_uses(tmp_path):
-    for k in range(3):  # each file alone is within the budget, together they are not
-        (tmp_path / f"part{k}.cell").write_text("".join(f"material M{k}_{i} {{ formula = Li2S }}\n"
-                                                        for i in range(5000)))
-    fe = check(tmp_path, 'use "part0.cell"\nuse "part1.cell"\nuse "part2.cell"\n' + HEAD + LI2S
-               + "analyze Li2S { window }\n")
-    refused(fe, "SSE006", 3, 5)
+    for k in range(2):  # each file alone is within the budget (60,000 tokens), together they are not
+        (tmp_path / f"part{k}.cell").write_text(f"material M{k} {{ formula = Li2S  mixed_valence = ["
+                                                + "1," * 30_000 + "] }\n")
+    t0 = time.perf_counter()
+    fe = check(tmp_path, 'use "part0.cell"\nuse "part1.cell"\n' + HEAD + LI2S + "analyze Li2S { window }\n")
+    refused(fe, "SSE006", 2, 5)
+    assert "with the files before it" in render_all(fe.diagnostics, fe.sources)
+    assert time.perf_counter() - t0 < 10.0
 
 
 @pytest.mark.parametrize("extra, code, line, col", [
