@@ -169,9 +169,11 @@ def test_xdatcar_not_written_by_the_preview_keeps_the_incar_timestep(tmp_path):
     assert read_xdatcar(tmp_path / "XDATCAR").dt_fs == pytest.approx(3.0)
 
 
-def test_neb_and_npt_are_not_previewed(tmp_path):
+def test_interface_and_npt_are_not_previewed(tmp_path):
     doc = {"lattice": [[4, 0, 0], [0, 4, 0], [0, 0, 4]], "species": ["Li"], "frac_coords": [[0, 0, 0]]}
-    with pytest.raises(PreviewUnsupported, match="neb"):
+    with pytest.raises(PreviewUnsupported, match="interface"):
+        run_calculation(Calculation("interface-x", "interface", "Li", "vasp", {}, doc, "t"), tmp_path, _opts())
+    with pytest.raises(PreviewUnsupported, match="no final state"):  # NEBs are previewed (test_preview_neb.py)
         run_calculation(Calculation("neb-x", "neb", "Li", "vasp", {}, doc, "t"), tmp_path, _opts())
     npt = Calculation("md-x", "md", "Li", "vasp", {"temperature_K": 600, "ensemble": "npt"}, doc, "t")
     with pytest.raises(PreviewUnsupported, match="NVT"):

@@ -258,7 +258,7 @@ def test_selection_and_summary():
     npt = Calculation(npt.id, "md", npt.material, "cp2k", {**npt.settings, "ensemble": "npt"}, npt.structure, "t")
     plan = SimpleNamespace(calculations=[relax, nvt, npt, neb])
     todo, left = runner.select(plan, "preview", "cp2k")
-    assert [c.id for c in todo] == ["relax-x", "md-nvt"] and [c.id for c in left] == ["md-npt", "neb-x"]
+    assert [c.id for c in todo] == ["relax-x", "md-nvt", "neb-x"] and [c.id for c in left] == ["md-npt"]
     todo, left = runner.select(plan, "dft", "cp2k")
     assert [c.id for c in todo] == ["relax-x", "md-nvt", "md-npt"] and [c.id for c in left] == ["neb-x"]
     study = SimpleNamespace(engines=[SimpleNamespace(name="qe"), SimpleNamespace(name="cp2k")])

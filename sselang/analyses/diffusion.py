@@ -184,9 +184,10 @@ def _bundled_series(r, engine: str, plan) -> DiffusionStudyResult | None:
 
 
 def barrier_results(study, plan, out: Path) -> list:
-    """One result per planned NEB: its energy profile once the image folders hold OUTCARs,
-    else the calculation id it waits for."""
-    from ..transport.barrier import BarrierError, read_vasp_neb
+    """One result per planned NEB: its energy profile once the image folders hold OUTCARs (DFT)
+    or the folder holds a finished ML-potential preview (neb.traj and preview-neb.json; DFT
+    wins when both are there), else the calculation id it waits for."""
+    from ..transport.barrier import BarrierError, read_preview_neb, read_vasp_neb
     from .results import BarrierStudyResult
 
     results = []
@@ -194,17 +195,26 @@ def barrier_results(study, plan, out: Path) -> list:
         if c.kind != "neb":
             continue
         d = out / "calcs" / c.id
-        done = d.is_dir() and any((d / f"{i:02d}" / "OUTCAR").is_file() for i in range(1, 100))
-        if not done:
-            results.append(BarrierStudyResult(material=c.material, engine=c.engine, calculation=c.id))
-            continue
+        dft = d.is_dir() and any((d / f"{i:02d}" / "OUTCAR").is_file() for i in range(1, 100))
         try:
-            doc = read_vasp_neb(d).to_dict()
+            preview = read_preview_neb(d) if d.is_dir() and not dft else None
+            if not dft and preview is None:
+                results.append(BarrierStudyResult(material=c.material, engine=c.engine, calculation=c.id))
+                continue
+            if dft:
+                doc = read_vasp_neb(d).to_dict()
+                fidelity = f"DFT ({ENGINE_NAMES.get(c.engine, c.engine)})"
+            else:
+                doc = preview[0].to_dict()
+                fidelity = f"ML-potential preview ({preview[1].get('model', 'ML potential')})"
+                for im in doc["images"]:  # the file's absolute path would differ from one build folder to another
+                    if im["energy_from"] == doc["source"]:
+                        im["energy_from"] = f"calcs/{c.id}/{Path(doc['source']).name}"
         except BarrierError as e:
             results.append(BarrierStudyResult(material=c.material, engine=c.engine, calculation=c.id,
                                               errors=[str(e)]))
             continue
         doc["source"] = f"calcs/{c.id}"  # relative: the same results give the same bytes wherever the build is
         results.append(BarrierStudyResult(material=c.material, engine=c.engine, calculation=c.id, result=doc,
-                                          fidelity=f"DFT ({ENGINE_NAMES.get(c.engine, c.engine)})"))
+                                          fidelity=fidelity))
     return results

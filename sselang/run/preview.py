@@ -8,6 +8,9 @@ cluster, on the same structure and settings the decks were written from:
             preview reproduces the bundled energies  -> CONTCAR, preview-relax.json
     static  single point                              -> preview-static.json
     md      NVT molecular dynamics                    -> XDATCAR, preview-md.json
+    neb     climbing-image NEB of the planned hop (end points relaxed first, fixed
+            cell; FIRE to 0.05 eV/Å, at most 300 steps: the decks' EDIFFG and NSW)
+                                                      -> neb.traj, preview-neb.json
 
 The files are the VASP ones whatever the calculation's engine: compile reads
 an XDATCAR in any calculation folder (analyses/diffusion.py).  The compiled
@@ -29,6 +32,7 @@ import time
 from pathlib import Path
 
 from ..data.build import FMAX, STEPS
+from ..transport.barrier import NEB_TRAJ, PREVIEW_NEB_JSON
 from ..transport.readers import PREVIEW_MD_JSON
 from ..util.atomic import write_text_atomic
 
@@ -42,7 +46,7 @@ INSTALL = "pip install torch==2.13.0 chgnet"
 
 
 class PreviewUnsupported(ValueError):
-    """A calculation the preview cannot run (NEB, NpT...)."""
+    """A calculation the preview cannot run (NpT MD, an interface model...)."""
 
 
 class PreviewUnavailable(RuntimeError):
@@ -108,15 +112,17 @@ def run_calculation(calc, calc_dir: Path, options) -> dict:
     """Run one calculation of a plan with CHGNet in calc_dir and return its summary
     (also written to preview-<kind>.json there).
 
-    options: duration_ps (MD length, overrides the study's), steps (MD steps or the
-    relaxation's step limit; over duration_ps), quiet, and optionally
-    progress(done_steps, total_steps), called every ~50 steps."""
-    if calc.kind not in ("relax", "static", "md"):
+    options: duration_ps (MD length, overrides the study's), steps (MD steps, or the step
+    limit of a relaxation or of an NEB's optimiser; over duration_ps), quiet, and optionally
+    progress(done_steps, total_steps), called every ~50 steps (every step of an NEB)."""
+    if calc.kind not in ("relax", "static", "md", "neb"):
         raise PreviewUnsupported(f"{calc.id}: {calc.kind} calculations have no ML-potential preview yet; "
                                  "they run with DFT only")
     if calc.kind == "md" and str(calc.settings.get("ensemble", "nvt")).lower() != "nvt":
         raise PreviewUnsupported(f"{calc.id}: the preview runs NVT MD only; this run is "
                                  f"{calc.settings['ensemble']} (not previewed as NVT)")
+    if calc.kind == "neb" and "final_doc" not in calc.settings:
+        raise PreviewUnsupported(f"{calc.id}: the NEB has no final state in the plan (compile the study again)")
     _model()  # PreviewUnavailable before any file is written
     calc_dir = Path(calc_dir)
     calc_dir.mkdir(parents=True, exist_ok=True)
@@ -124,6 +130,8 @@ def run_calculation(calc, calc_dir: Path, options) -> dict:
         return _relax(calc, calc_dir, options)
     if calc.kind == "static":
         return _static(calc, calc_dir, options)
+    if calc.kind == "neb":
+        return _neb(calc, calc_dir, options)
     return _md(calc, calc_dir, options)
 
 
@@ -348,3 +356,215 @@ def _md(calc, d: Path, options) -> dict:
     _say(options, f"{calc.id}: {done} steps, {result['frames']} frames, {result['steps_per_s']} steps/s")
     return result
 
+
+# ---- nudged elastic band ------------------------------------------------------------------
+
+NEB_FMAX = 0.05  # eV/Å on every image: the decks' EDIFFG = -0.05
+NEB_STEPS = 300  # optimiser steps at most: the decks' NSW
+NEB_SPRING = 5.0  # eV/Å^2: the decks' SPRING = -5 (negative in VASP: a nudged band with this constant)
+NEB_OPTIMIZER = "FIRE"  # robust with the non-conservative NEB forces, where BFGS's line model can fail
+
+
+def _unwrapped(path: list) -> list:
+    """Copies of the images with every atom's position continuous from one image to the next.
+    The plan stores fractional coordinates wrapped into [0, 1), so the hopping atom can jump
+    by a lattice vector between images; the band is built from the shortest displacements."""
+    from ase.geometry import find_mic
+
+    out = [path[0].copy()]
+    for a in path[1:]:
+        b = a.copy()
+        step, _ = find_mic(b.get_positions() - out[-1].get_positions(), b.cell, b.pbc)
+        b.set_positions(out[-1].get_positions() + step)
+        out.append(b)
+    return out
+
+
+def _max_force(forces) -> float:
+    return float((forces ** 2).sum(axis=1).max() ** 0.5) if len(forces) else 0.0
+
+
+def _relax_end_point(atoms, max_steps: int) -> dict:
+    """Relax the ions of an end point with the cell fixed (the NEB runs at the end points' cell)."""
+    from ase.optimize import FIRE
+
+    start = atoms.get_positions()
+    atoms.calc = _calculator()
+    opt = FIRE(atoms, logfile=None)
+    converged = bool(opt.run(fmax=NEB_FMAX, steps=max_steps))
+    moved = ((atoms.get_positions() - start) ** 2).sum(axis=1).max() ** 0.5
+    return {"energy_eV": round(float(atoms.get_potential_energy()), 6), "steps": int(opt.nsteps),
+            "converged": converged, "max_force_eV_per_A": round(_max_force(atoms.get_forces()), 5),
+            "largest_displacement_A": round(float(moved), 4)}
+
+
+def _band_snapshot(band) -> list:
+    """The band as it stands, each image with its CHGNet energy and forces stored (what
+    read_ase_neb and any ASE tool read from neb.traj)."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    out = []
+    for a in band:
+        b = a.copy()
+        b.calc = SinglePointCalculator(b, energy=float(a.get_potential_energy()), forces=a.get_forces())
+        out.append(b)
+    return out
+
+
+def _write_band(path: Path, band) -> None:
+    import os
+    import tempfile
+
+    import ase.io
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        ase.io.write(tmp, _band_snapshot(band), format="traj")
+        os.replace(tmp, path)  # a run killed while writing leaves the previous band
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _neb(calc, d: Path, options) -> dict:
+    """Climbing-image NEB of the planned hop with CHGNet, as the VASP deck would run it.
+
+    The end points are the plan's (the perfect cell's sites with one atom removed): their ions
+    are relaxed first, cell fixed.  The intermediate images are the ones the plan wrote (IDPP
+    between the unrelaxed end points) shifted by the end points' relaxation, the initial's
+    share falling linearly along the band to the final's, so the band joins the relaxed end
+    points; a plan without images gets an IDPP interpolation between the relaxed end points.
+    The band is saved to neb.traj every ~30 s and at the end; preview-neb.json says whether it
+    is finished.  A run stopped midway resumes from the last saved band."""
+    import ase.io
+    from ase.mep import NEB
+    from ase.optimize import FIRE
+
+    from ..transport.barrier import read_ase_neb
+
+    st = calc.settings
+    image_docs = list(st.get("image_docs") or [])
+    n_inner = int(st.get("images") or len(image_docs) or 5)
+    if image_docs and len(image_docs) != n_inner:
+        raise PreviewUnsupported(f"{calc.id}: the plan holds {len(image_docs)} images for an NEB of {n_inner}")
+    climb = bool(st.get("climb", True))
+    max_steps = int(getattr(options, "steps", None) or NEB_STEPS)
+    progress = getattr(options, "progress", None)
+    info = _model_info()
+    traj_path, meta_path = d / NEB_TRAJ, d / PREVIEW_NEB_JSON
+    base = {"kind": "neb", "calculation": calc.id, "material": calc.material, **info,
+            "species": st.get("species"), "direction": st.get("direction"),
+            "hop_distance_A": st.get("hop_distance"), "images": n_inner, "climb": climb,
+            "natoms": calc.natoms, "method": "improved tangent", "spring_eV_per_A2": NEB_SPRING,
+            "optimizer": NEB_OPTIMIZER, "fmax_eV_per_A": NEB_FMAX, "trajectory": NEB_TRAJ,
+            "energy_scale": "MP2020-compatible (CHGNet is trained on MP2020-corrected energies)"}
+
+    band, before, seconds_before, endpoints, resumed = None, 0, 0.0, {}, []
+    if traj_path.exists():
+        meta = None
+        with contextlib.suppress(OSError, ValueError):
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        same = isinstance(meta, dict) and all(meta.get(k) == base[k] for k in
+                                              ("calculation", "model", "images", "climb", "natoms", "fmax_eV_per_A"))
+        if not same:
+            raise FileExistsError(f"{traj_path} exists and is not a preview of this calculation (no matching "
+                                  f"{PREVIEW_NEB_JSON}); move it aside to run the preview")
+        if meta.get("finished") and (meta.get("converged") or meta.get("steps", 0) >= max_steps):
+            _say(options, f"{calc.id}: finished already ({meta['steps']} steps)")
+            return meta
+        band = ase.io.read(str(traj_path), index=":")
+        if len(band) != n_inner + 2:
+            raise FileExistsError(f"{traj_path} holds {len(band)} images, not {n_inner + 2}; move it aside")
+        before, seconds_before = int(meta.get("steps", 0)), float(meta.get("seconds", 0.0))
+        endpoints, resumed = dict(meta.get("endpoints") or {}), list(meta.get("resumed", []))
+        resumed.append({"at_step": before, "note": "from the band saved in neb.traj; FIRE's velocities restart at 0"})
+        base["path"] = meta.get("path")
+        for a in band[1:-1]:
+            a.calc = _calculator()  # the end points keep the stored energies they were relaxed to
+
+    t0 = time.perf_counter()
+    if band is None:
+        plan_path = [_atoms(calc.structure), *[_atoms(x) for x in image_docs], _atoms(st["final_doc"])]
+        if not image_docs:
+            plan_path = [plan_path[0], plan_path[-1]]
+        plan_path = _unwrapped(plan_path)
+        ends = [plan_path[0].copy(), plan_path[-1].copy()]
+        relax = not st.get("endpoints_relaxed", False)
+        _say(options, f"{calc.id}: CHGNet NEB of {len(ends[0])} atoms, {n_inner} images"
+                      + (" (climbing image)" if climb else "")
+                      + (", relaxing the end points first" if relax else ""))
+        for name, atoms in zip(("initial", "final"), ends):
+            if relax:
+                endpoints[name] = _relax_end_point(atoms, max_steps)
+            else:
+                atoms.calc = _calculator()
+                endpoints[name] = {"energy_eV": round(float(atoms.get_potential_energy()), 6), "steps": 0,
+                                   "converged": None, "note": "relaxed by the plan"}
+        if image_docs:
+            shift_i = ends[0].get_positions() - plan_path[0].get_positions()
+            shift_f = ends[1].get_positions() - plan_path[-1].get_positions()
+            inner = []
+            for k, a in enumerate(plan_path[1:-1], 1):
+                t = k / (n_inner + 1)
+                b = a.copy()
+                b.set_positions(a.get_positions() + (1 - t) * shift_i + t * shift_f)
+                inner.append(b)
+            path_from = "the plan's images (IDPP), shifted by the end points' relaxation"
+        else:
+            inner = [ends[0].copy() for _ in range(n_inner)]
+            path_from = "IDPP interpolation between the relaxed end points"
+        band = [ends[0], *inner, ends[1]]
+        if not image_docs:
+            NEB(band, method="improvedtangent").interpolate(method="idpp", mic=True)
+        for a in inner:
+            a.calc = _calculator()
+        base["path"] = path_from
+    else:
+        _say(options, f"{calc.id}: CHGNet NEB resuming at step {before}")
+
+    # one calculator per image (sharing the model): each keeps its own image's results
+    neb = NEB(band, k=NEB_SPRING, climb=climb, method="improvedtangent")
+    opt = FIRE(neb, logfile=None)
+    last_save = [time.perf_counter()]
+
+    def summary(done: int, finished: bool) -> dict:
+        energies = [float(a.get_potential_energy()) for a in band]
+        top = max(energies)
+        fmax = _max_force(neb.get_forces())  # the band's forces (the climbing image's inverted), as FIRE sees them
+        return {**base, "steps": done, "max_steps": max_steps, "finished": finished,
+                "converged": finished and fmax < NEB_FMAX, "max_force_eV_per_A": round(fmax, 5),
+                "energies_eV": [round(e, 6) for e in energies],
+                "relative_eV": [round(e - energies[0], 6) for e in energies],
+                "highest_image": int(energies.index(top)),
+                "barrier_eV": round(top - energies[0], 6), "endpoints": endpoints, "resumed": resumed,
+                "seconds": round(seconds_before + time.perf_counter() - t0, 2)}
+
+    def save(done: int, finished: bool) -> dict:
+        _write_band(traj_path, band)
+        out = summary(done, finished)
+        write_text_atomic(meta_path, json.dumps(out, indent=1) + "\n")
+        last_save[0] = time.perf_counter()
+        return out
+
+    def checkpoint() -> None:
+        if progress is not None:
+            progress(before + opt.nsteps, max_steps)
+        if time.perf_counter() - last_save[0] > SAVE_EVERY_S:
+            save(before + opt.nsteps, False)
+
+    opt.attach(checkpoint, interval=1)
+    neb.get_forces()  # the band's energies before the first step, for the first save
+    save(before, False)  # a run killed from here on resumes without relaxing the end points again
+    opt.run(fmax=NEB_FMAX, steps=max(0, max_steps - before))
+    out = save(before + opt.nsteps, True)
+    # the barrier and path as compile reads them back from neb.traj
+    res = read_ase_neb(traj_path, nimages=n_inner + 2)
+    out["reaction_coordinate_A"] = [round(x, 5) for x in res.reaction_coordinate_A]
+    write_text_atomic(meta_path, json.dumps(out, indent=1) + "\n")
+    if progress is not None:
+        progress(out["steps"], max_steps)
+    _say(options, f"{calc.id}: barrier {out['barrier_eV']:.3f} eV, {out['steps']} steps, max force "
+                  f"{out['max_force_eV_per_A']:.3f} eV/Å{'' if out['converged'] else ' (not converged)'}, "
+                  f"{out['seconds']:.1f} s")
+    return out

@@ -19,8 +19,9 @@ def pick_engine(study, plan, fidelity: str, engine: str | None) -> str:
     for name in order:
         if name in have:
             return name
-    raise RunError(f"the plan has no {'/'.join(kinds)} calculations to run: the study asks for no diffusion "
-                   "or relaxation (see `sselang plan`)")
+    raise RunError(f"the plan has no {'/'.join(kinds)} calculations to run: the study asks for no "
+                   + ("diffusion, relaxation or barrier" if "neb" in kinds else "diffusion or relaxation")
+                   + " (see `sselang plan`)")
 
 
 def select(plan, fidelity: str, engine: str) -> tuple[list, list]:
@@ -37,9 +38,16 @@ def select(plan, fidelity: str, engine: str) -> tuple[list, list]:
 
 
 def summary_lines(analyses: dict, engine: str) -> list[str]:
-    """D per temperature, Ea and sigma at the target temperature of each diffusion series of the engine."""
+    """D per temperature, Ea and sigma at the target temperature of each diffusion series of the
+    engine, and the barrier of each of its NEBs that has one."""
     lines = []
     for r in analyses.get("results", []):
+        res = r.get("result") or {}
+        if r.get("kind") == "barrier" and r.get("engine") == engine and res.get("barrier_eV") is not None:
+            lines.append(f"barrier in {r['material']}: {res['barrier_eV']:.3f} eV over {len(res['images'])} images "
+                         f"({r.get('fidelity') or engine})")
+            lines += [f"  note: {n}" for n in res.get("notes", [])]
+            continue
         if r.get("kind") != "diffusion" or r.get("engine") != engine:
             continue
         sp = r.get("species", "Li")

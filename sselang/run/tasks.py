@@ -20,7 +20,8 @@ from ..plan import OUTPUT_FILES
 from . import state
 
 FIDELITIES = ("preview", "dft")
-KINDS = {"preview": ("relax", "md"), "dft": ("relax", "static", "md")}  # what `sselang run` carries out
+# what `sselang run` carries out; a VASP NEB runs from its job.sh (image folders, VTST build)
+KINDS = {"preview": ("relax", "md", "neb"), "dft": ("relax", "static", "md")}
 
 
 class RunError(Exception):
@@ -31,7 +32,7 @@ class RunError(Exception):
 class RunOptions:
     fidelity: str = "preview"
     duration_ps: float | None = None  # overrides the MD length of the plan
-    steps: int | None = None  # overrides MD steps / relaxation iterations (smoke tests)
+    steps: int | None = None  # overrides MD steps / relaxation or NEB optimiser iterations (smoke tests)
     quiet: bool = False
     engine_command: str | None = None  # e.g. "mpirun -n 4 cp2k.psmp"; None: the engine's default or env
     progress: Callable[[int, int], None] | None = None  # (done steps, total steps), where the fidelity reports it

@@ -6,6 +6,8 @@
     read_ase_neb(file)      an ASE .traj of NEB images (the last band when the optimizer
                             wrote every iteration)
     read_neb(path)          either, by whether path is a folder
+    read_preview_neb(folder)  a finished ML-potential preview NEB (`sselang run --fidelity
+                            preview`): neb.traj, the final band, described by preview-neb.json
 
 Energies are relative to the initial state; the barrier is the highest image minus the
 initial state (no spline through the images: the highest computed image, which is the
@@ -27,7 +29,7 @@ import numpy as np
 from .readers import TrajectoryError, _Lines, _incar
 
 __all__ = ["BarrierError", "NebImage", "NebResult", "read_vasp_neb", "read_ase_neb", "read_neb",
-           "outcar_final_energy", "path_length"]
+           "read_preview_neb", "outcar_final_energy", "path_length"]
 
 ENERGY_KINDS = ("without_entropy", "sigma0", "toten")
 # conventional names of the relaxations of the two end points, looked for beside an NEB
@@ -35,6 +37,9 @@ INITIAL_NAMES = ("initial", "ini", "is", "start", "reactant", "relax_initial", "
 FINAL_NAMES = ("final", "fin", "fs", "end", "product", "relax_final", "final_relax")
 # an end point's relaxation counts as that end point only if its geometry is this close (Å, any atom)
 SAME_GEOMETRY_A = 0.02
+# what the ML-potential preview of an NEB writes in the calculation folder (sselang.run.preview)
+NEB_TRAJ = "neb.traj"
+PREVIEW_NEB_JSON = "preview-neb.json"
 
 
 class BarrierError(ValueError):
@@ -453,3 +458,37 @@ def read_neb(path, **kw) -> NebResult:
         raise BarrierError(f"{p}: {', '.join(extra)} does not apply to "
                            f"{'a VASP NEB folder' if p.is_dir() else 'an ASE trajectory'}")
     return reader(p, **{k: v for k, v in kw.items() if v is not None})
+
+
+def read_preview_neb(folder) -> tuple[NebResult, dict] | None:
+    """(energy profile, the preview's preview-neb.json) of a finished preview NEB in folder, or
+    None when the folder holds none or one still running (its json says finished: false)."""
+    import json
+
+    folder = Path(folder)
+    meta_path = folder / PREVIEW_NEB_JSON
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise BarrierError(f"{meta_path}: unreadable ({e})") from None
+    if not isinstance(meta, dict) or not meta.get("finished"):
+        return None
+    try:
+        n = int(meta["images"]) + 2
+    except (KeyError, TypeError, ValueError):
+        raise BarrierError(f"{meta_path}: no number of images") from None
+    res = read_ase_neb(folder / str(meta.get("trajectory") or NEB_TRAJ), nimages=n)
+    res.climbing = bool(meta.get("climb"))
+    converged = bool(meta.get("converged"))
+    for im in res.images[1:-1]:
+        im.converged = converged
+    if not converged:
+        res.notes.append(f"the preview NEB stopped after {meta.get('steps')} steps with a largest force of "
+                         f"{meta.get('max_force_eV_per_A')} eV/Å (above {meta.get('fmax_eV_per_A')}): not converged")
+    for which in ("initial", "final"):
+        ep = (meta.get("endpoints") or {}).get(which) or {}
+        if ep.get("converged") is False:
+            res.notes.append(f"the {which} state's relaxation stopped after {ep.get('steps')} steps, not converged")
+    return res, meta
