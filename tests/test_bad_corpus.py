@@ -53,6 +53,8 @@ CLI_CASES = {
     "050_mixed_valence_accepted",  # must pass: exit 0
     "074_engine_number_out_of_range",  # crashed the resolver once
     "075_deep_nesting",  # would exhaust the parser's recursion
+    "101_engine_setting_name_for_number",  # crashed compile once (float of a name)
+    "103_use_chain_too_deep",  # a long chain exhausted the recursion once
 }
 
 
