@@ -8,10 +8,11 @@ The inputs come from the hypothesis strategies in tests/fuzzing.py: seed studies
 token by token (grammar-aware) and byte by byte.  Each goes through `check`; the ones that
 check clean go through the whole compile (data stage, plan, decks, analyses, report) into
 a fresh build folder, which must hold exactly the files its manifest lists.  Workers are
-separate processes: an input that takes longer than --kill-after seconds is killed and
-counted as a hang, as is any input that takes more than 5 s of CPU (wall time on a shared
-machine also measures the other jobs on it).  A sample also goes through
-`sselang check` and `sselang compile` as subprocesses, whose output must hold no traceback.
+separate processes: an input that takes more than 5 s of CPU (the process's own time: wall
+time on a shared machine also measures the other jobs on it) counts as a hang, and a worker
+still busy after --kill-after seconds that has used more than that is killed as hung.  A
+sample also goes through `sselang check` and `sselang compile` as subprocesses, whose output
+must hold no traceback.
 
 Prints the counts: inputs, through check, through compile, crashes, hangs, the longest
 times; crashing inputs are saved under --crashes with their tracebacks.
@@ -78,6 +79,14 @@ class Worker:
         self.job = None
         self.started = 0.0
 
+    def cpu(self) -> float:
+        """CPU seconds the worker has used (Linux /proc; 0 elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return 0.0
+
     def kill(self) -> None:
         self.proc.kill()
         self.proc.join()
@@ -139,7 +148,8 @@ def run_inputs(inputs: list, workers: int, kill_after: float, crashes: Path) -> 
             for k, w in enumerate(pool):
                 if w.job is None and todo:
                     w.job = todo.pop()
-                    w.started = time.monotonic()
+                    w.started = w.first = time.monotonic()
+                    w.cpu0 = w.cpu()
                     w.conn.send(w.job[1])
             for k, w in enumerate(pool):
                 if w.job is None:
@@ -148,10 +158,16 @@ def run_inputs(inputs: list, workers: int, kill_after: float, crashes: Path) -> 
                     record(w.job[0], w.conn.recv())
                     w.job = None
                 elif time.monotonic() - w.started > kill_after:
-                    record(w.job[0], {"stage": "hang", "check_s": kill_after, "compile_s": 0.0, "cpu_s": kill_after,
-                                     "problem": None})
-                    w.kill()
-                    pool[k] = Worker(ctx, base)
+                    # no answer yet: a hang if it has used more than 5 s of CPU (or, waiting on
+                    # something, stays silent for ten times --kill-after); else the machine is busy
+                    used = w.cpu() - w.cpu0
+                    if used > fuzzing.HANG_SECONDS or time.monotonic() - w.first > 10 * kill_after:
+                        record(w.job[0], {"stage": "hang", "check_s": time.monotonic() - w.first, "compile_s": 0.0,
+                                         "cpu_s": used, "problem": None})
+                        w.kill()
+                        pool[k] = Worker(ctx, base)
+                    else:
+                        w.started = time.monotonic()
     finally:
         for w in pool:
             if w.job is None:
@@ -204,7 +220,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=20261128)
     ap.add_argument("--cli", type=int, default=100, help="inputs also run through the command line")
-    ap.add_argument("--kill-after", type=float, default=120.0, help="seconds before a worker is killed as hung")
+    ap.add_argument("--kill-after", type=float, default=60.0,
+                    help="seconds without an answer before a worker's CPU time is looked at")
     ap.add_argument("--crashes", type=Path, default=Path(tempfile.gettempdir()) / "sselang-fuzz-crashes")
     ap.add_argument("--json", type=Path, help="write the counts here too")
     ap.add_argument("--with-ml", action="store_true",
