@@ -111,7 +111,7 @@ def compile_(file: Path, build_dir: Path, fmt: str, force: bool) -> None:
     """Check a study, resolve its structures and energies, write build/<study>/.
 
     Uses <file>.lock when present (see `sselang lock`)."""
-    fe, data, out = _compile(file, build_dir, fmt, force)
+    fe, data, out = _compile(file, build_dir, fmt, force, command=f"sselang compile {file}" + (" --force" if force else ""))
     if fmt == "text":
         click.echo(f"compiled {fe.study.id} -> {out} ({len(data.materials)} structures, "
                    f"{len(data.systems)} chemical systems)", err=True)
@@ -129,9 +129,11 @@ def _print_summary(out: Path) -> None:
         return
     for line in lines(doc):
         click.echo(f"  {line}")
+    if (out / "report" / "index.html").is_file():
+        click.echo(f"  report: {out / 'report' / 'index.html'} (and report.md, report.json)")
 
 
-def _compile(file: Path, build_dir: Path, fmt: str = "text", force: bool = False):
+def _compile(file: Path, build_dir: Path, fmt: str = "text", force: bool = False, command: str | None = None):
     """`sselang compile` up to the written build folder: (front end, data, build path);
     exits with the diagnostics printed when the study does not compile."""
     from .checks.printer import render_all, to_json
@@ -151,7 +153,7 @@ def _compile(file: Path, build_dir: Path, fmt: str = "text", force: bool = False
     from .plan import EditedCalculations
 
     try:
-        out = write_build(fe.study, fe.sources, build_dir, data, force, prepared=prepared)
+        out = write_build(fe.study, fe.sources, build_dir, data, force, command, prepared=prepared)
     except BuildError as e:
         click.echo(render_all(e.diagnostics, fe.sources, _color(sys.stderr)), err=True)
         sys.exit(1)
@@ -202,7 +204,10 @@ def run_(file: Path, fidelity: str, engine: str | None, build_dir: Path, duratio
     def say(msg: str) -> None:
         click.echo(msg, err=True)
 
-    fe, data, out = _compile(file, build_dir)
+    # the report names the command that made it (build folder and progress options leave the numbers alone)
+    command = (f"sselang run {file} --fidelity {fidelity}" + (f" --engine {engine}" if engine else "")
+               + (f" --duration {duration:g}" if duration else "") + (f" --steps {steps}" if steps else ""))
+    fe, data, out = _compile(file, build_dir, command=command)
     study = fe.study
     if fidelity == "preview" and study.run.preview == "none":
         say("error: the study's run block says preview = none; use --fidelity dft")
@@ -258,7 +263,7 @@ def run_(file: Path, fidelity: str, engine: str | None, build_dir: Path, duratio
     failed = [r for r in results if r["status"] != "done"]
     # the new results feed the analyses: compile again (folders with results are left as they are)
     try:
-        write_build(study, fe.sources, build_dir, data)
+        write_build(study, fe.sources, build_dir, data, command=command)
     except OSError as e:
         say(f"error: {_write_error(e, build_dir)}")
         sys.exit(1)
@@ -384,13 +389,20 @@ def explain(code: str | None) -> None:
 
 @cli.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="write to a file instead of stdout")
-def schema(output: Path | None) -> None:
-    """Print the JSON Schema of the resolved study model."""
+@click.option("--report", "of_report", is_flag=True, help="the schema of report.json instead")
+def schema(output: Path | None, of_report: bool) -> None:
+    """Print the JSON Schema of the resolved study model (or of report.json with --report)."""
     import json
 
-    from .model.study import Study
+    if of_report:
+        from .report.document import report_schema
 
-    text = json.dumps(Study.model_json_schema(), indent=2, sort_keys=True) + "\n"
+        doc = report_schema()
+    else:
+        from .model.study import Study
+
+        doc = Study.model_json_schema()
+    text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -3,6 +3,7 @@
     build/<study>/study.json         the resolved study
     build/<study>/data.json          what the data stage resolved (the lock's content)
     build/<study>/analyses.json      windows, staircases, reaction energies (sselang.analyses)
+    build/<study>/report/            index.html, report.md (+ figures/), report.json (sselang.report)
     build/<study>/structures/*.cif   one ordered structure per material
     build/<study>/thermo/*.json      the entries of each chemical system the analyses need
 
@@ -173,7 +174,7 @@ def _engine_key(study, calc) -> tuple:
     return ("material", calc.material), ("study", "id")
 
 
-def write_build(study, sources, build_dir: Path, data=None, force: bool = False,
+def write_build(study, sources, build_dir: Path, data=None, force: bool = False, command: str | None = None,
                 prepared: Prepared | None = None) -> Path:
     """Write build/<study>/ in one step (sselang.util.transaction): a kill or a full disk
     at any point leaves the old build or the new one.  `prepared` comes from
@@ -187,7 +188,7 @@ def write_build(study, sources, build_dir: Path, data=None, force: bool = False,
             raise BuildError([d for d in diags if d.is_error])
     try:
         with BuildTransaction(final) as tx:
-            _write_build(study, sources, tx.stage, data, force, prepared, tx)
+            _write_build(study, sources, tx.stage, data, force, command, prepared, tx)
     except UnsafeBuildFolder as e:  # a link made after prepare_build looked
         from .checks.diagnostics import Diagnostic, Severity
 
@@ -195,7 +196,7 @@ def write_build(study, sources, build_dir: Path, data=None, force: bool = False,
     return final
 
 
-def _write_build(study, sources, out: Path, data, force: bool, prepared, tx) -> None:
+def _write_build(study, sources, out: Path, data, force: bool, command: str | None, prepared, tx) -> None:
     # `out` is the transaction's staging folder: its calcs/ is the build's own
     write_text_atomic(out / "study.json", dumps(study_document(study, sources)))
     if data is None:
@@ -222,6 +223,11 @@ def _write_build(study, sources, out: Path, data, force: bool, prepared, tx) -> 
     # after the calculations: finished runs in the build folder feed the analyses
     analyses = evaluate(study, data, plan, tx.out)  # the real folder: messages name files where they stay
     write_text_atomic(out / "analyses.json", dumps(analyses.model_dump(mode="json")))
+    from .report import write_report
+
+    # written into the staging folder; the calculations' states are read where they stay
+    write_report(study, sources, data, plan, analyses, out, Path(study.source),
+                 command or f"sselang compile {study.source}", states_from=tx.out)
     write_text_atomic(out / "plan.json", dumps({
         "generator": tool_versions(),
         "calculations": [{"id": c.id, "kind": c.kind, "material": c.material, "engine": c.engine, "natoms": c.natoms,

@@ -76,9 +76,31 @@ def _fit_run(r, c, f: Path):
                 f"({r.equilibrate_ps:g} ps): its first {0.2 * run_fs / 1000:g} ps were discarded instead")
         eq_fs = 0.2 * run_fs
     res = analyse_diffusion(traj, r.species, equilibration_fs=eq_fs)
-    if note:
-        res = res.model_copy(update={"warnings": [note, *res.warnings]})
+    notes = [note] if note else []
+    unfinished = _unfinished_preview(f)
+    if unfinished:
+        notes.append(unfinished)
+    if notes:
+        res = res.model_copy(update={"warnings": [*notes, *res.warnings]})
     return res
+
+
+def _unfinished_preview(f: Path) -> str | None:
+    """A preview MD still running (or stopped) is fitted as far as it got, and says so."""
+    import json
+
+    from ..transport.readers import _preview_md_parameters
+
+    if not f.name.startswith("XDATCAR"):
+        return None
+    found = _preview_md_parameters(f)
+    if found is None:
+        return None
+    meta = json.loads(found[1].read_text(encoding="utf-8"))
+    if meta.get("finished"):
+        return None
+    return (f"the preview run has not finished ({meta.get('steps', '?')} of {meta.get('steps_requested', '?')} "
+            "steps): fitted as far as it got")
 
 
 def _finish(r, engine: str, fitted: list, runs: list, fidelities: list[str], waiting, errors, source: str,

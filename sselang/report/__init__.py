@@ -67,13 +67,14 @@ def reproducibility(study, sources: dict, data, analyses, study_file: Path, comm
             "data_sources": data_sources, "models": models}
 
 
-def render_report(study, sources, data, plan, analyses, out: Path, study_file: Path, command: str) -> dict[str, str]:
+def render_report(study, sources, data, plan, analyses, out: Path, study_file: Path, command: str,
+                  states_from: Path | None = None) -> dict[str, str]:
     """The report folder's files (name -> text)."""
     from .build import build_report
     from .render import render_html, render_markdown
 
     repro = reproducibility(study, sources, data, analyses, study_file, command)
-    report, figures = build_report(study, analyses, calculation_states(plan, out), repro)
+    report, figures = build_report(study, analyses, calculation_states(plan, states_from or out), repro)
     files = {"index.html": render_html(report, figures), "report.md": render_markdown(report),
              "report.json": json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True,
                                        ensure_ascii=False) + "\n"}
@@ -82,8 +83,11 @@ def render_report(study, sources, data, plan, analyses, out: Path, study_file: P
     return files
 
 
-def write_report(study, sources, data, plan, analyses, out: Path, study_file: Path, command: str) -> Path:
-    files = render_report(study, sources, data, plan, analyses, out, study_file, command)
+def write_report(study, sources, data, plan, analyses, out: Path, study_file: Path, command: str,
+                 states_from: Path | None = None) -> Path:
+    """Write out/report/; states_from: the build folder whose calcs/ hold the run states
+    (compile writes into a staging folder, the runs stay in the build's own)."""
+    files = render_report(study, sources, data, plan, analyses, out, study_file, command, states_from)
     target = Path(out) / REPORT_DIR
     replace_dir_atomic(target, files)
     return target
