@@ -186,3 +186,21 @@ def test_every_example_gets_a_report_with_a_section_per_result(example, tmp_path
         assert f"## {s['title']}" in md
         for f in s["figures"]:
             assert f"(figures/{f['id']}.svg)" in md and (out / "report" / "figures" / f"{f['id']}.svg").is_file()
+
+
+def test_the_baseline_shows_its_bundled_preview_diffusion_labelled_as_such(baseline_report):
+    """The bundled CHGNet runs stand in for the baseline's MD on a fresh machine, and the
+    report says so on every number and in a cautious verdict."""
+    from sselang.analyses.diffusion import BUNDLED_PREVIEWS
+
+    doc = json.loads((baseline_report / "report" / "report.json").read_text())
+    (sec,) = [s for s in doc["sections"] if s["kind"] == "diffusion"]
+    assert sec["fidelity"] == ["bundled preview (CHGNet 0.3.0, 3 ps)"]
+    nums = {n["label"]: n for n in sec["numbers"]}
+    assert all(n["fidelity"].startswith("bundled preview") for n in sec["numbers"])
+    ea = nums["activation energy of Li diffusion in Li6PS5Cl"]
+    assert ea["value"] > 0 and ea["err"] > 0
+    assert any(v["level"] == "warn" and v["text"].startswith("Li6PS5Cl: Ea =") for v in doc["verdicts"])
+    index = json.loads((BUNDLED_PREVIEWS / "index.json").read_text())["previews"]
+    assert sorted(e["temperature_K"] for e in index if e["study"] == "lco-linbo3-lpscl") == [600, 800, 1000, 1200]
+    assert sum(p.stat().st_size for p in BUNDLED_PREVIEWS.rglob("*") if p.is_file()) < 5e6
