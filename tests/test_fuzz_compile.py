@@ -10,6 +10,7 @@ out (as without torch): their minutes are the model's, not the compiler's.
 from __future__ import annotations
 
 import os
+from collections import Counter
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 import fuzzing
 
 SCALE = float(os.environ.get("SSELANG_FUZZ_SCALE", "1"))
+STAGES: Counter = Counter()  # where the inputs ended, printed at the end (pytest -s)
 
 
 @pytest.fixture(autouse=True)
@@ -45,11 +47,15 @@ def _warm():
             assert res["stage"] == "compiled", res
     finally:
         ml.available = real
+    yield
+    print(f"\nfuzzed through compile: {sum(STAGES.values())} inputs, "
+          + ", ".join(f"{k} {v}" for k, v in sorted(STAGES.items())))
 
 
 def _assert_fine(data) -> None:
     with tempfile.TemporaryDirectory() as d:
         res = fuzzing.run_one(data, Path(d))
+    STAGES[res["stage"]] += 1
     assert res["stage"] != "crash", res["problem"]
     assert res["cpu_s"] < fuzzing.HANG_SECONDS, f"{res['cpu_s']:.1f} s of CPU ({res['stage']})"
 

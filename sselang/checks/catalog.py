@@ -679,8 +679,10 @@ CATALOG: dict[str, Entry] = {
         "beyond any computational budget", "error",
         """The request is larger than anything that can be computed: an AIMD supercell longer
         than 60 Å (hundreds of thousands of atoms), more than 1e8 MD steps, more than 4096
-        workers, or a list with more entries than allowed. Such values are typos (a length in
-        nm read as Å, a duration in ns read as ps) and would produce jobs that never finish.""",
+        workers, a list with more entries than allowed, or a calculation (a supercell, an
+        ordering cell) of more than 5000 atoms, which compile reports before writing anything.
+        Such values are typos (a length in nm read as Å, a duration in ns read as ps) and would
+        produce jobs that never finish.""",
         """
         study "demo" { title = "Example" }
 
