@@ -81,13 +81,14 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def incar(req: DeckRequest) -> tuple[dict, dict[str, str]]:
-    """The INCAR tags and where each came from (default reason or 'study')."""
+def incar(req: DeckRequest, vis=None) -> tuple[dict, dict[str, str]]:
+    """The INCAR tags and where each came from (default reason or 'study').
+    `vis`: the request's pymatgen input set, when already made."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tags = dict(_set_for(req).incar)
+        tags = dict((vis if vis is not None else _set_for(req)).incar)
     why = {k: REASONS.get(k, "Materials Project input set (pymatgen)") for k in tags}
     n = len(req.structure)
     if req.kind == "md":
@@ -228,7 +229,11 @@ def render(req: DeckRequest, calc_id: str = "calculation", version: str = "") ->
     from pymatgen.io.vasp import Poscar
 
     req = _sorted(req)
-    tags, why = incar(req)
+    # one input set for the INCAR, KPOINTS and POTCAR.spec: making it is most of a deck's time
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vis = _set_for(req)
+    tags, why = incar(req, vis)
     rows = [(k, _fmt(tags[k]), why[k]) for k in sorted(tags)]
     env = environment()
     ctx = {"tags": rows, "calc_id": calc_id, "version": version,
@@ -238,7 +243,6 @@ def render(req: DeckRequest, calc_id: str = "calculation", version: str = "") ->
     files = {"INCAR": env.get_template(f"vasp/{template}.INCAR.j2").render(**ctx)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        vis = _set_for(req)
         kp = vis.kpoints
     if req.kind == "md" or "KSPACING" in tags:
         if "KSPACING" not in tags:
@@ -257,12 +261,30 @@ def render(req: DeckRequest, calc_id: str = "calculation", version: str = "") ->
             files[f"{k:02d}/POSCAR"] = Poscar(st, comment=_safe_comment(f"{req.title} image {k}")).get_str(
                 significant_figures=8)
     else:
-        files["POSCAR"] = Poscar(req.structure, comment=_safe_comment(req.title)).get_str(significant_figures=8)
+        files["POSCAR"] = _poscar(req.structure, _safe_comment(req.title))
     files["POTCAR.spec"] = "\n".join(vis.potcar_symbols) + "\n"
     files["README.md"] = env.get_template("vasp/README.md.j2").render(
         calc_id=calc_id, description=_describe(req), material=req.title, natoms=len(req.structure),
         formula=req.structure.composition.reduced_formula, version=version, tags=rows, details=_details(req))
     return files
+
+
+_POSCARS: dict[tuple, str] = {}
+
+
+def _poscar(structure, comment: str) -> str:
+    """POSCAR text, made once per structure: the AIMD runs of a series (one per temperature
+    and engine) share their supercell, and pymatgen takes 30 ms per POSCAR of 200 atoms."""
+    from pymatgen.io.vasp import Poscar
+
+    key = (comment, tuple(structure.lattice.matrix.flat), tuple(site.species_string for site in structure),
+           structure.frac_coords.tobytes())
+    text = _POSCARS.get(key)
+    if text is None:
+        if len(_POSCARS) > 256:
+            _POSCARS.clear()
+        text = _POSCARS[key] = Poscar(structure, comment=comment).get_str(significant_figures=8)
+    return text
 
 
 def _sorted(req: DeckRequest) -> DeckRequest:
