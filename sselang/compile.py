@@ -226,7 +226,7 @@ def _write_build(study, sources, out: Path, data, force: bool, command: str | No
     from .report import write_report
 
     # written into the staging folder; the calculations' states are read where they stay
-    write_report(study, sources, data, plan, analyses, out, Path(study.source),
+    write_report(study, sources, lock["thermo"]["sources"], plan, analyses, out, Path(study.source),
                  command or f"sselang compile {study.source}", states_from=tx.out)
     write_text_atomic(out / "plan.json", dumps({
         "generator": tool_versions(),

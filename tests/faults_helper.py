@@ -130,10 +130,15 @@ def bad_state_files(out: Path) -> list[str]:
 
 def run_child(argv, cwd, log, delay_s=None, kill_at_rename=None, count_file=None, env=None) -> tuple[int, float]:
     """Fork a child for the command line; kill its process group after delay_s.  (status, seconds)."""
+    Path(log).touch()  # the log exists even when the kill lands before the child opens it
     t0 = time.monotonic()
     pid = os.fork()
     if pid == 0:
         _child(argv, Path(cwd), Path(log), kill_at_rename, count_file, env or {})
+    try:  # the child does the same; whichever runs first, killpg below finds the group
+        os.setpgid(pid, pid)
+    except (PermissionError, ProcessLookupError):
+        pass
     if delay_s is not None:
         while time.monotonic() - t0 < delay_s:
             done, status = os.waitpid(pid, os.WNOHANG)

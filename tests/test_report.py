@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SHARED
+from conftest import LPSCL_500K_XDATCAR as XDATCAR
+from conftest import LPSCL_MD_STUDY as MD_STUDY
+from conftest import ROOT
 
 BASELINE = ROOT / "examples" / "baseline.cell"
 
@@ -113,29 +115,6 @@ def test_user_text_is_escaped_in_the_page(tmp_path):
     assert r.returncode == 0, r.stderr
     page = (tmp_path / "build" / "esc" / "report" / "index.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
-
-
-XDATCAR = SHARED / "data" / "trajectories" / "Li6PS5Cl_500K_XDATCAR.gz"
-
-MD_STUDY = '''study "lpscl-md" { title = "argyrodite AIMD" }
-
-material LPSCl {
-  formula   = Li6PS5Cl
-  structure = library("Li6PS5Cl")
-}
-
-analyze LPSCl {
-  diffusion {
-    temperatures = [500, 600] K
-    duration     = 10 ps
-    timestep     = 2 fs
-    equilibrate  = 1 ps
-  }
-}
-
-engine vasp { preset = mp }
-data { thermo = bundled }
-'''
 
 
 @pytest.mark.skipif(not XDATCAR.exists(), reason="shared trajectories not present")

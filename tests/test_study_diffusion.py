@@ -8,30 +8,10 @@ import sys
 
 import pytest
 
-from conftest import SHARED
+from conftest import LPSCL_500K_XDATCAR as XDATCAR
+from conftest import LPSCL_MD_STUDY as STUDY
 
-XDATCAR = SHARED / "data" / "trajectories" / "Li6PS5Cl_500K_XDATCAR.gz"
 pytestmark = pytest.mark.skipif(not XDATCAR.exists(), reason="shared trajectories not present")
-
-STUDY = '''study "lpscl-md" { title = "argyrodite AIMD" }
-
-material LPSCl {
-  formula   = Li6PS5Cl
-  structure = library("Li6PS5Cl")
-}
-
-analyze LPSCl {
-  diffusion {
-    temperatures = [500, 600] K
-    duration     = 10 ps
-    timestep     = 2 fs
-    equilibrate  = 1 ps
-  }
-}
-
-engine vasp { preset = mp }
-data { thermo = bundled }
-'''
 
 
 def _compile(study, build):

@@ -40,26 +40,33 @@ def diffusion_results(study, plan, out: Path) -> list[DiffusionStudyResult]:
     return results
 
 
-def _fidelity(traj_file: Path, engine: str) -> str:
-    """What produced a trajectory: the ML-potential preview (its preview-md.json describes this
-    very XDATCAR) or the engine the folder was compiled for."""
+def _preview_meta(traj_file: Path) -> dict | None:
+    """The preview-md.json of an XDATCAR written by the ML-potential preview (only when it
+    describes this very file), read once per run: it gives the fidelity and whether the run
+    finished."""
+    import json
+
     from ..transport.readers import _preview_md_parameters
 
-    if traj_file.name.startswith("XDATCAR"):
-        found = _preview_md_parameters(traj_file)
-        if found is not None:
-            import json
+    if not traj_file.name.startswith("XDATCAR"):
+        return None
+    found = _preview_md_parameters(traj_file)
+    return None if found is None else json.loads(found[1].read_text(encoding="utf-8"))
 
-            model = json.loads(found[1].read_text(encoding="utf-8")).get("model", "ML potential")
-            return f"ML-potential preview ({model})"
+
+def _fidelity(meta: dict | None, engine: str) -> str:
+    """What produced a trajectory: the ML-potential preview or the engine the folder was compiled for."""
+    if meta is not None:
+        return f"ML-potential preview ({meta.get('model', 'ML potential')})"
     return f"DFT ({ENGINE_NAMES.get(engine, engine)})"
 
 
 ENGINE_NAMES = {"vasp": "VASP", "cp2k": "CP2K", "qe": "Quantum ESPRESSO"}
 
 
-def _fit_run(r, c, f: Path):
-    """One finished run -> DiffusionResult (raises TrajectoryError / ValueError)."""
+def _fit_run(r, c, f: Path, meta: dict | None):
+    """One finished run -> DiffusionResult (raises TrajectoryError / ValueError); meta: its
+    preview description, if a preview wrote it."""
     from ..transport.fit import analyse_diffusion
     from ..transport.readers import read_trajectory
 
@@ -77,30 +84,13 @@ def _fit_run(r, c, f: Path):
         eq_fs = 0.2 * run_fs
     res = analyse_diffusion(traj, r.species, equilibration_fs=eq_fs)
     notes = [note] if note else []
-    unfinished = _unfinished_preview(f)
-    if unfinished:
-        notes.append(unfinished)
+    if meta is not None and not meta.get("finished"):
+        # a preview still running (or stopped) is fitted as far as it got, and says so
+        notes.append(f"the preview run has not finished ({meta.get('steps', '?')} of "
+                     f"{meta.get('steps_requested', '?')} steps): fitted as far as it got")
     if notes:
         res = res.model_copy(update={"warnings": [*notes, *res.warnings]})
     return res
-
-
-def _unfinished_preview(f: Path) -> str | None:
-    """A preview MD still running (or stopped) is fitted as far as it got, and says so."""
-    import json
-
-    from ..transport.readers import _preview_md_parameters
-
-    if not f.name.startswith("XDATCAR"):
-        return None
-    found = _preview_md_parameters(f)
-    if found is None:
-        return None
-    meta = json.loads(found[1].read_text(encoding="utf-8"))
-    if meta.get("finished"):
-        return None
-    return (f"the preview run has not finished ({meta.get('steps', '?')} of {meta.get('steps_requested', '?')} "
-            "steps): fitted as far as it got")
 
 
 def _finish(r, engine: str, fitted: list, runs: list, fidelities: list[str], waiting, errors, source: str,
@@ -135,12 +125,13 @@ def _series(r, engine: str, plan, out: Path) -> DiffusionStudyResult:
             waiting.append(c.id)
             continue
         try:
-            res = _fit_run(r, c, f)
+            meta = _preview_meta(f)
+            res = _fit_run(r, c, f, meta)
         except (TrajectoryError, ValueError) as e:
             errors.append(f"{c.id}: {e}")
             continue
         fitted.append(res)
-        fidelities.append(_fidelity(f, engine))
+        fidelities.append(_fidelity(meta, engine))
         # the path relative to the build: the same results give the same bytes wherever the build is
         runs.append({**res.model_dump(mode="json"), "fidelity": fidelities[-1], "calculation": c.id,
                      "source": f"calcs/{c.id}/{f.name}"})
@@ -187,7 +178,8 @@ def _bundled_series(r, engine: str, plan) -> DiffusionStudyResult | None:
     runs, errors, fitted, fidelities = [], [], [], []
     for c, e in hits:
         try:
-            res = _fit_run(r, c, BUNDLED_PREVIEWS / e["folder"] / "XDATCAR.gz")
+            traj = BUNDLED_PREVIEWS / e["folder"] / "XDATCAR.gz"
+            res = _fit_run(r, c, traj, _preview_meta(traj))
         except (TrajectoryError, ValueError) as ex:
             errors.append(f"bundled {e['folder']}: {ex}")
             continue

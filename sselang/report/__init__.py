@@ -14,7 +14,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..util.atomic import replace_dir_atomic
+from ..util.atomic import write_dir_atomic
 
 REPORT_DIR = "report"
 
@@ -44,7 +44,7 @@ def calculation_states(plan, out: Path):
     return states
 
 
-def reproducibility(study, sources: dict, data, analyses, study_file: Path, command: str) -> dict:
+def reproducibility(study, sources: dict, data_sources: list[dict], analyses, study_file: Path, command: str) -> dict:
     from ..compile import lock_path, tool_versions
 
     versions = dict(tool_versions())
@@ -59,21 +59,20 @@ def reproducibility(study, sources: dict, data, analyses, study_file: Path, comm
     lock = lock_path(Path(study_file))
     lock_text = (f"{lock.name}, sha256 {hashlib.sha256(lock.read_bytes()).hexdigest()}" if lock.is_file() else
                  "none: structures and energies were resolved afresh (`sselang lock` pins them)")
-    data_sources = list((data.lock_document(study).get("thermo") or {}).get("sources", [])) if data is not None else []
     models = sorted({s["model"] for s in data_sources if s.get("model")}
                     | {f for r in analyses.results if r.kind == "diffusion" for f in r.fidelity})
     return {"versions": versions, "command": command, "study_file": Path(study_file).name,
             "study_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "lock": lock_text,
-            "data_sources": data_sources, "models": models}
+            "data_sources": list(data_sources), "models": models}
 
 
-def render_report(study, sources, data, plan, analyses, out: Path, study_file: Path, command: str,
+def render_report(study, sources, data_sources: list[dict], plan, analyses, out: Path, study_file: Path, command: str,
                   states_from: Path | None = None) -> dict[str, str]:
-    """The report folder's files (name -> text)."""
+    """The report folder's files (name -> text); data_sources: the lock's thermo sources."""
     from .build import build_report
     from .render import render_html, render_markdown
 
-    repro = reproducibility(study, sources, data, analyses, study_file, command)
+    repro = reproducibility(study, sources, data_sources, analyses, study_file, command)
     report, figures = build_report(study, analyses, calculation_states(plan, states_from or out), repro)
     files = {"index.html": render_html(report, figures), "report.md": render_markdown(report),
              "report.json": json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True,
@@ -83,11 +82,11 @@ def render_report(study, sources, data, plan, analyses, out: Path, study_file: P
     return files
 
 
-def write_report(study, sources, data, plan, analyses, out: Path, study_file: Path, command: str,
-                 states_from: Path | None = None) -> Path:
-    """Write out/report/; states_from: the build folder whose calcs/ hold the run states
-    (compile writes into a staging folder, the runs stay in the build's own)."""
-    files = render_report(study, sources, data, plan, analyses, out, study_file, command, states_from)
+def write_report(study, sources, data_sources: list[dict], plan, analyses, out: Path, study_file: Path,
+                 command: str, states_from: Path | None = None) -> Path:
+    """Write out/report/ into compile's fresh staging folder (the build transaction makes the
+    whole build appear at once); states_from: the build folder whose calcs/ hold the run states."""
+    files = render_report(study, sources, data_sources, plan, analyses, out, study_file, command, states_from)
     target = Path(out) / REPORT_DIR
-    replace_dir_atomic(target, files)
+    write_dir_atomic(target, files)
     return target

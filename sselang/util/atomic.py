@@ -57,27 +57,3 @@ def write_dir_atomic(path: Path, files: dict[str, str]) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def replace_dir_atomic(path: Path, files: dict[str, str]) -> None:
-    """Like write_dir_atomic, for a folder sselang regenerates whole (the report):
-    the new folder is complete before the old one is moved aside, so a kill leaves
-    the old folder, the new one, or (between two renames) the old one under a
-    hidden `.<name>.*.old` name, never a mixture of old and new files."""
-    import shutil
-
-    path = Path(path)
-    if not path.exists():
-        write_dir_atomic(path, files)
-        return
-    for stale in path.parent.glob(f".{path.name}.*.old"):
-        shutil.rmtree(stale, ignore_errors=True)
-    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-    old.rmdir()
-    staging = path.parent / f".{path.name}.new"
-    if staging.exists():
-        shutil.rmtree(staging, ignore_errors=True)
-    write_dir_atomic(staging, files)
-    os.rename(path, old)
-    os.rename(staging, path)
-    shutil.rmtree(old, ignore_errors=True)
