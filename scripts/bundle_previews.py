@@ -68,7 +68,7 @@ def main(argv=None) -> int:
             "timestep_fs": float(c.settings.get("timestep_fs", 2.0)), "natoms": c.natoms,
             "supercell": c.settings.get("supercell"), "model": meta["model"], "package": meta.get("package"),
             "duration_ps": meta["duration_ps"], "steps": meta["steps"], "calculation": c.id,
-            "made_by": f"sselang run {args.study.name} --fidelity preview --duration {meta['duration_ps']:g}",
+            "made_by": f"sselang run {args.study.name} --fidelity preview --duration {meta['duration_ps']:g}ps",
         }
         added += 1
         print(f"bundled {c.id} -> {out.relative_to(ROOT)} ({(out / 'XDATCAR.gz').stat().st_size / 1e6:.2f} MB)")

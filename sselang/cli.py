@@ -178,6 +178,33 @@ def _write_error(e: OSError, build_dir: Path) -> str:
     return f"cannot write the build folder {build_dir}: {e.strerror or e}{where}; {after}"
 
 
+class _TimeParam(click.ParamType):
+    """A time as written in a study (`1ps`, `500 fs`, `0.002 ns`), or a bare number of ps."""
+
+    name = "time"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        import re
+
+        from .model.units import UnitError, convert
+
+        m = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*)?", str(value))
+        if not m:
+            self.fail(f"{value!r} is not a time: write e.g. 1ps, 500 fs or 0.5 (ps)", param, ctx)
+        try:
+            ps = convert(float(m.group(1)), m.group(2).strip(), "time") if m.group(2) else float(m.group(1))
+        except UnitError as e:
+            self.fail(f"{value!r}: {e}", param, ctx)
+        if not ps > 0:
+            self.fail(f"{value!r} is not a positive time", param, ctx)
+        return ps
+
+
+_TIME = _TimeParam()
+
+
 @cli.command(name="run")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--fidelity", type=click.Choice(["preview", "dft"]), default="preview", show_default=True,
@@ -185,7 +212,7 @@ def _write_error(e: OSError, build_dir: Path) -> str:
 @click.option("--engine", type=click.Choice(["cp2k", "vasp", "qe"]),
               help="whose calculation folders to run (default: the study's first engine with any)")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"), show_default=True)
-@click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="ps of MD instead of the study's")
+@click.option("--duration", type=_TIME, metavar="TIME", help="MD length instead of the study's: 1ps, 500 fs, 0.5 (ps)")
 @click.option("--steps", type=click.IntRange(min=1), help="MD steps / relaxation iterations instead of the plan's")
 @click.option("--workers", type=click.IntRange(min=1), help="calculations at a time (default: the run block's workers)")
 @click.option("--quiet", is_flag=True, help="plain progress lines (for logs), no progress bars")
@@ -206,7 +233,7 @@ def run_(file: Path, fidelity: str, engine: str | None, build_dir: Path, duratio
 
     # the report names the command that made it (build folder and progress options leave the numbers alone)
     command = (f"sselang run {file} --fidelity {fidelity}" + (f" --engine {engine}" if engine else "")
-               + (f" --duration {duration:g}" if duration else "") + (f" --steps {steps}" if steps else ""))
+               + (f" --duration {duration:g}ps" if duration else "") + (f" --steps {steps}" if steps else ""))
     fe, data, out = _compile(file, build_dir, command=command)
     study = fe.study
     if fidelity == "preview" and study.run.preview == "none":

@@ -35,8 +35,18 @@ ENGINES_WITH_NPT = ("vasp",)  # engines whose md decks can run the NpT ensemble
 # Atoms in one calculation: beyond any DFT budget (AIMD runs hold 100-500), and the largest
 # a preview or a deck is written for; a larger supercell or structure is refused (SSE045).
 MAX_ATOMS = 5000
-OUTPUT_FILES = ("OUTCAR", "vasprun.xml", "XDATCAR", "OSZICAR", "CONTCAR", "cp2k.out", "pw.out")
-# a calculation directory with any of these holds results: sselang never writes into it
+OUTPUT_FILES = ("OUTCAR", "vasprun.xml", "XDATCAR", "OSZICAR", "CONTCAR", "cp2k.out", "pw.out", "neb.traj")
+# a calculation directory with any of these (or a VASP NEB image folder with an OUTCAR, or a
+# CP2K trajectory) holds results: sselang never writes into it (see holds_results)
+
+
+def holds_results(calc_dir: Path) -> bool:
+    """Whether a calculation folder holds an engine's or the preview's results."""
+    calc_dir = Path(calc_dir)
+    if not calc_dir.is_dir():
+        return False
+    return (any((calc_dir / f).exists() for f in OUTPUT_FILES) or any(calc_dir.glob("*-pos-1.xyz"))
+            or any(calc_dir.glob("[0-9][0-9]/OUTCAR")))
 
 
 @dataclass(frozen=True)
@@ -288,7 +298,7 @@ def status(calc_dir: Path, files: dict[str, str]) -> str:
     """add (new), keep (same inputs), results (holds outputs: untouched)."""
     if not calc_dir.exists():
         return "add"
-    if any((calc_dir / f).exists() for f in OUTPUT_FILES):
+    if holds_results(calc_dir):
         return "results"
     same = all((calc_dir / n).exists() and (calc_dir / n).read_text(encoding="utf-8") == t for n, t in files.items())
     return "keep" if same else "change"

@@ -204,3 +204,16 @@ def test_a_calculation_folder_appears_whole_or_not_at_all(tmp_path, monkeypatch)
     atomic.write_dir_atomic(target, files)
     assert sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file()) == sorted(files)
     assert (target / "00" / "POSCAR").read_text() == "d\n"
+
+
+@pytest.mark.parametrize("result", ["OUTCAR", "03/OUTCAR", "neb.traj", "md-pos-1.xyz", "pw.out"])
+def test_results_of_every_engine_and_the_preview_mark_a_folder_as_untouchable(tmp_path, result):
+    from sselang.plan import holds_results, status
+
+    d = tmp_path / "neb-Li2S"
+    d.mkdir()
+    (d / "INCAR").write_text("IMAGES = 5\n")
+    assert not holds_results(d) and status(d, {"INCAR": "IMAGES = 7\n"}) == "change"
+    (d / result).parent.mkdir(exist_ok=True)
+    (d / result).write_text("a finished run\n")
+    assert holds_results(d) and status(d, {"INCAR": "IMAGES = 7\n"}) == "results"

@@ -199,6 +199,21 @@ def test_user_errors_are_messages(tmp_path):
     assert not list(build.rglob(".sselang-run.json"))
 
 
+@pytest.mark.parametrize("written, ps", [("1ps", 1.0), ("500 fs", 0.5), ("0.002ns", 2.0), ("0.25", 0.25)])
+def test_duration_is_a_time_with_its_unit(written, ps):
+    from sselang.cli import _TIME
+
+    assert _TIME.convert(written, None, None) == pytest.approx(ps)
+
+
+@pytest.mark.parametrize("written, said", [("1K", "'K' is not a unit of time"), ("-1ps", "not a positive time"),
+                                           ("soon", "is not a time"), ("1e999 ps", "not a finite number")])
+def test_a_duration_that_is_no_time_is_a_message(tmp_path, written, said):
+    r = _sselang("run", _study(tmp_path), "--build-dir", tmp_path / "build", "--duration", written)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert said in r.stderr and not (tmp_path / "build").exists()
+
+
 # ---- SLURM ------------------------------------------------------------------------------------
 @needs_parsl
 def test_slurm_config_from_the_study(tmp_path):

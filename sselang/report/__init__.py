@@ -21,7 +21,7 @@ REPORT_DIR = "report"
 
 def calculation_states(plan, out: Path):
     """Each planned calculation's state, from its run state file and the outputs in its folder."""
-    from ..plan import OUTPUT_FILES
+    from ..plan import holds_results
     from ..run.state import read_state
     from .document import CalculationState
 
@@ -29,7 +29,7 @@ def calculation_states(plan, out: Path):
     for c in plan.calculations:
         d = Path(out) / "calcs" / c.id
         st = read_state(d) if d.is_dir() else None
-        has_output = d.is_dir() and any((d / f).exists() for f in OUTPUT_FILES)
+        has_output = holds_results(d)
         if st is not None and st.get("status") == "done":
             state = "preview done" if st.get("fidelity") == "preview" else "DFT done"
         elif st is not None and st.get("status") == "failed":

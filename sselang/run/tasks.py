@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..plan import OUTPUT_FILES
+from ..plan import holds_results
 from . import state
 
 FIDELITIES = ("preview", "dft")
@@ -58,15 +58,11 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return (RunError, PreviewUnavailable, PreviewUnsupported)
 
 
-def has_results(calc_dir: Path) -> bool:
-    return any((calc_dir / f).exists() for f in OUTPUT_FILES) or any(calc_dir.glob("*-pos-1.xyz"))
-
-
 def action(calc_dir: Path, fidelity: str) -> tuple[str, str]:
     """("run" | "skip", why) for one calculation folder."""
     st = state.read_state(calc_dir)
     if st is None:
-        if has_results(calc_dir):
+        if holds_results(calc_dir):
             # results the user produced (job.sh, by hand): never overwritten
             return "skip", "holds results that sselang run did not write"
         return "run", "new"
