@@ -86,3 +86,10 @@ def test_inputs_through_the_command_line(text):
             assert r.returncode in (0, 1), out
             if r.returncode:
                 break
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent / "fuzz_found").glob("*.cell")), ids=lambda p: p.stem)
+def test_what_the_dedicated_run_found_stays_fixed(path):
+    # inputs bench/fuzz.py once reported (crashes go to tests/bad with their diagnostics;
+    # these compile clean and were too slow)
+    _assert_fine(path.read_bytes())
