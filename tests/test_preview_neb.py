@@ -148,6 +148,14 @@ def test_li_vacancy_hop_in_li2s_through_sselang_run(tmp_path, monkeypatch, small
     assert r2.exit_code == 0, r2.output
     assert f"skip {d.name}: done" in r2.output and "0 done, 0 failed" in r2.output
     assert before == {f: (d / f).read_bytes() for f in before}
+    # `sselang analyze barrier` on the folder reads the same band
+    from click.testing import CliRunner
+
+    from sselang.cli import cli
+
+    a = CliRunner().invoke(cli, ["analyze", "barrier", str(d), "--json"])
+    assert a.exit_code == 0, a.output
+    assert json.loads(a.output)["barrier_eV"] == pytest.approx(barrier, abs=1e-6)
     print(f"preview NEB, Li vacancy hop in 11-atom Li2S: barrier {barrier:.3f} eV, {meta['steps']} steps "
           f"(end points {meta['endpoints']['initial']['steps']} + {meta['endpoints']['final']['steps']}), "
           f"NEB {meta['seconds']:.1f} s, sselang run {seconds:.1f} s")
@@ -249,3 +257,16 @@ def test_missing_chgnet_names_the_install(tmp_path, monkeypatch):
     with pytest.raises(PreviewUnavailable, match="pip install torch==2.13.0 chgnet"):
         run_calculation(_neb_calc(), tmp_path, SimpleNamespace(steps=2, quiet=True))
     assert not any(tmp_path.iterdir())
+
+
+def test_analyze_barrier_on_an_unfinished_preview_folder_says_so(tmp_path):
+    from click.testing import CliRunner
+
+    from sselang.cli import cli
+
+    d = tmp_path / "neb-Li2S-Li-any-test"
+    d.mkdir()
+    (d / "preview-neb.json").write_text('{"kind": "neb", "finished": false, "images": 3}', encoding="utf-8")
+    r = CliRunner().invoke(cli, ["analyze", "barrier", str(d)])
+    assert r.exit_code == 1 and r.exception is None or isinstance(r.exception, SystemExit)
+    assert "the preview NEB has not finished" in r.output and "Traceback" not in r.output

@@ -445,8 +445,19 @@ def read_ase_neb(path, nimages: int | None = None, initial: float | None = None,
 
 
 def read_neb(path, **kw) -> NebResult:
-    """read_vasp_neb for a folder, read_ase_neb for a file."""
+    """read_vasp_neb for a VASP NEB folder, read_preview_neb for a preview's folder (its
+    preview-neb.json and neb.traj), read_ase_neb for a file."""
     p = Path(path)
+    # a folder the plan wrote holds the VASP image folders too; DFT wins once they hold OUTCARs
+    if p.is_dir() and (p / PREVIEW_NEB_JSON).is_file() and not any(p.glob("[0-9][0-9]/OUTCAR")):
+        given = [k for k in ("initial", "final") if kw.get(k) is not None]
+        if given:
+            raise BarrierError(f"{p}: {', '.join(given)} does not apply to a preview NEB (its end points are in neb.traj)")
+        res = read_preview_neb(p)
+        if res is None:
+            raise BarrierError(f"{p / PREVIEW_NEB_JSON}: the preview NEB has not finished (sselang run goes on from "
+                               f"the band saved in {NEB_TRAJ})")
+        return res[0]
     if p.is_dir():
         allowed = {"energy", "initial", "final"}
         reader = read_vasp_neb
