@@ -88,11 +88,12 @@ def test_coating_screen_example_on_the_bundled_data(tmp_path):
 
 @pytest.mark.parametrize("a,b", [("LiNbO3", "Li3PS4"), ("LiCoO2", "Li6PS5Cl"), ("Li2ZrO3", "Li3PS4"),
                                  ("NMC811", "Li3PS4"), ("LiNbO3", "LiCoO2")])
-def test_the_screens_linear_program_finds_pymatgens_minimum(a, b):
-    # peer side by side: the LP minimum against the minimum over pymatgen's InterfacialReactivity kinks
+def test_the_screens_envelope_finds_pymatgens_minimum(a, b):
+    # peer side by side: the minimum from the hull's facet planes against the minimum over
+    # pymatgen's InterfacialReactivity kinks: energy, mixing ratio and products
     from pymatgen.core import Composition
 
-    from sselang.analyses.reactivity import minimum, minimum_by_lp, reaction_curve
+    from sselang.analyses.reactivity import minimum, minimum_on_tie_line, reaction_curve
     from sselang.data.thermo import BundledSource
 
     src = BundledSource()
@@ -100,14 +101,84 @@ def test_the_screens_linear_program_finds_pymatgens_minimum(a, b):
     hulls = SubHulls(src.records(els))
     pd = hulls.diagram(els)
     ea, eb = hulls.entry(hulls.pool[f"bundled:{a}"]), hulls.entry(hulls.pool[f"bundled:{b}"])
-    lp = minimum_by_lp(pd, ea, eb)
+    fast = minimum_on_tie_line(pd, ea, eb)
     walk = minimum(reaction_curve(pd, ea, eb))
-    assert lp.energy == pytest.approx(walk.energy, abs=1e-6)
+    assert fast.energy == pytest.approx(walk.energy, abs=1e-6)
     if walk.energy < -1e-6:
-        assert lp.products == walk.products
+        assert fast.x == pytest.approx(walk.x, abs=1e-6) and fast.products == walk.products
+
+
+def test_the_envelope_agrees_with_pymatgen_on_every_bundled_oxide_against_two_electrolytes():
+    # every Li-containing or binary oxide of the bundled data against Li3PS4 and Li6PS5Cl
+    # (and a metastable phase entering at its own energy): the same minimum as the kink walk
+    from pymatgen.core import Composition
+
+    from sselang.analyses.reactivity import minimum, minimum_on_tie_line, reaction_curve
+    from sselang.data.thermo import BundledSource
+
+    src = BundledSource()
+    everything = SubHulls(src.records(frozenset(el for r in src.records_all() for el in r["composition"])))
+    oxides = [r for r in everything.pool.values()
+              if "O" in r["composition"] and len(r["composition"]) > 1 and not {"S", "P", "Cl"} & set(r["composition"])]
+    assert len(oxides) >= 20
+    n = 0
+    for side in ("Li3PS4", "Li6PS5Cl"):
+        b = everything.pool[f"bundled:{side}"]
+        for a in oxides:
+            els = set(a["composition"]) | set(b["composition"])
+            pd = everything.diagram(els)
+            ea, eb = everything.entry(a), everything.entry(b)
+            fast, walk = minimum_on_tie_line(pd, ea, eb), minimum(reaction_curve(pd, ea, eb))
+            assert fast.energy == pytest.approx(walk.energy, abs=1e-6), (a["formula"], side)
+            if walk.energy < -1e-6:
+                assert fast.products == walk.products, (a["formula"], side)
+            n += 1
+    assert n == 2 * len(oxides)
 
 
 def src_formula(name):
     from sselang.data.library import phases
 
     return phases()[name].formula
+
+
+def _every_bundled_compound():
+    from sselang.data.thermo import BundledSource
+
+    src = BundledSource()
+    hulls = SubHulls(src.records(frozenset(el for r in src.records_all() for el in r["composition"])))
+    return hulls, [r for r in hulls.pool.values() if len(r["composition"]) > 1 and "Li" in r["composition"]]
+
+
+def test_screen_e_hull_from_facet_planes_is_pymatgens():
+    # peer: PhaseDiagram.get_e_above_hull, on every Li compound of the bundled data
+    from sselang.analyses.screen import Side, e_hull_meV
+
+    hulls, recs = _every_bundled_compound()
+    assert len(recs) >= 30
+    for r in recs:
+        pd = hulls.diagram(set(r["composition"]) | {"Li"})
+        ref = 1000 * pd.get_e_above_hull(hulls.entry(r), allow_negative=True)
+        assert e_hull_meV(hulls, Side(r["id"], r["composition"], r)) == pytest.approx(ref, abs=1e-6), r["formula"]
+
+
+def test_screen_window_edges_from_facet_planes_are_the_full_windows():
+    # the two edges the screen reads, against window() (tested against published windows and
+    # pymatgen's get_element_profile in test_stability), on every Li compound of the bundled data
+    import math
+
+    from pymatgen.core import Composition
+
+    from sselang.analyses.window import window, window_edges
+
+    hulls, recs = _every_bundled_compound()
+    for r in recs:
+        pd = hulls.diagram(set(r["composition"]) | {"Li"})
+        comp = Composition(r["composition"])
+        w = window(pd, comp, r["energy_eV"])
+        fast = window_edges(pd, comp)
+        assert fast[0] == pytest.approx(w.reduction.voltage_V, abs=1e-4), r["formula"]
+        if w.oxidation is None:
+            assert math.isnan(fast[1])
+        else:
+            assert fast[1] == pytest.approx(w.oxidation.voltage_V, abs=1e-4), r["formula"]

@@ -71,48 +71,97 @@ def minimum(curve: list[Kink]) -> Kink:
     return min(curve, key=lambda k: (round(k.energy, 9), k.x))
 
 
-def _ground_state(pd, e) -> float:
-    """Energy per atom a reactant enters with, as InterfacialReactivity(use_hull_energy=False)
-    takes it: the lowest entry of its composition in the data (itself when it is the
-    only one, so a metastable phase's own instability counts)."""
-    red = e.composition.reduced_composition
-    same = [x.energy_per_atom for x in pd.all_entries if x.composition.reduced_composition == red]
-    return min([e.energy_per_atom, *same])
-
-
-def minimum_by_lp(pd, a_entry, b_entry) -> Kink:
-    """The most negative reaction energy of x A + (1 - x) B as one linear program.
-
-    The hull energy of a composition is the cheapest mixture of stable phases with
-    that composition, so the minimum over x of E_hull(x) - [x E(A) + (1 - x) E(B)]
-    is: minimise sum_i l_i e_i - x e_A - (1 - x) e_B over l_i >= 0 and 0 <= x <= 1,
-    subject to sum_i l_i c_i = x c_A + (1 - x) c_B (atom fractions, so sum l_i = 1).
-    One small LP (HiGHS) replaces walking every kink of the tie line; the screen
-    needs only this minimum.  Agrees with reaction_curve's minimum (tests)."""
+def hull_planes(pd):
+    """(elements, W, ground) of a phase diagram, built once per diagram: W holds one row per
+    lower-hull facet, the plane E = w . c through its vertices over atom fractions c, so that
+    E_hull(c) = max over rows of W c (the lower hull is convex: every facet's plane lies on or
+    below it, and touches it on that facet); ground maps a reduced formula to the lowest energy
+    per atom of that composition in the data (the energy a reactant enters with, as
+    InterfacialReactivity(use_hull_energy=False) takes it: a metastable phase's own instability
+    counts); facets holds the vertices' atom fractions, their formulas and each row's vertex
+    indices."""
     import numpy as np
-    from scipy.optimize import linprog
 
-    cached = getattr(pd, "_sselang_lp", None)  # the hull's matrix, built once per diagram
+    cached = getattr(pd, "_sselang_planes", None)
     if cached is None:
-        els = sorted({el.symbol for e in pd.stable_entries for el in e.composition})
-        stable = sorted(pd.stable_entries, key=lambda e: (e.composition.reduced_formula, e.entry_id or ""))
-        A = np.array([[e.composition.get_atomic_fraction(el) for el in els] for e in stable]).T
-        cached = (els, stable, A, np.array([e.energy_per_atom for e in stable]))
-        pd._sselang_lp = cached
-    els, stable, A, e = cached
+        els = list(pd.elements)
+        ents = pd.qhull_entries
+        comp = np.array([[e.composition.get_atomic_fraction(el) for el in els] for e in ents], dtype=float)
+        energy = np.array([e.energy_per_atom for e in ents], dtype=float)
+        rows, vertices = [], []
+        for f in pd.facets:
+            f = [int(i) for i in np.atleast_1d(f)]
+            if len(f) != len(els):
+                continue
+            try:
+                rows.append(np.linalg.solve(comp[f], energy[f]))
+            except np.linalg.LinAlgError:  # a flat facet: its neighbours hold the same plane
+                continue
+            vertices.append(f)
+        ground: dict[str, float] = {}
+        for e in pd.all_entries:
+            red = e.composition.reduced_formula
+            ground[red] = min(ground.get(red, e.energy_per_atom), e.energy_per_atom)
+        cached = (els, np.array(rows, dtype=float).reshape(-1, len(els)), ground,
+                  (comp, [e.composition.reduced_formula for e in ents], vertices))
+        pd._sselang_planes = cached
+    return cached
 
-    def frac(comp):
-        return np.array([comp.get_atomic_fraction(el) for el in els], dtype=float)
-    ca, cb = frac(a_entry.composition), frac(b_entry.composition)
-    ea, eb = _ground_state(pd, a_entry), _ground_state(pd, b_entry)
-    # variables: l_1..l_n, x ; A l - x (ca - cb) = cb
-    a_eq = np.hstack([A, -(ca - cb)[:, None]])
-    cost = np.concatenate([e, [-(ea - eb)]])
-    res = linprog(cost, A_eq=a_eq, b_eq=cb, bounds=[(0, None)] * len(stable) + [(0, 1)], method="highs")
-    if res.status != 0:
-        raise AnalysisError(f"the reaction of {a_entry.composition.reduced_formula} and "
-                            f"{b_entry.composition.reduced_formula} has no solution on this hull ({res.message})")
-    x = float(res.x[-1])
-    energy = float(res.fun) - eb
-    products = tuple(sorted({stable[i].composition.reduced_formula for i, l in enumerate(res.x[:-1]) if l > 1e-9}))
-    return Kink(round(x, 9) + 0.0, round(min(energy, 0.0), 9) + 0.0, "", products)
+
+def minimum_on_tie_line(pd, a_entry, b_entry) -> Kink:
+    """The most negative reaction energy of x A + (1 - x) B without walking the kinks.
+
+    Along the tie line, E_hull is the upper envelope of one line per hull facet,
+    p_f + q_f x (hull_planes), less the reactants' x e_A + (1 - x) e_B.  The minimum over
+    0 <= x <= 1 of such an envelope is, by linear-programming duality, the largest of: a
+    rising line's value at x = 0, a falling line's at x = 1, and the value where a rising and
+    a falling line cross inside [0, 1].  One pass of numpy over the facets replaces
+    InterfacialReactivity's kinks (and a linear program per pair); the products are the hull
+    phases at that composition.  Agrees with reaction_curve's minimum (tests)."""
+    import numpy as np
+
+    els, W, ground, (comp, formulas, vertices) = hull_planes(pd)
+    if len(W) == 0:
+        raise AnalysisError("the phase diagram has no hull facets")
+    ca = np.array([a_entry.composition.get_atomic_fraction(el) for el in els], dtype=float)
+    cb = np.array([b_entry.composition.get_atomic_fraction(el) for el in els], dtype=float)
+    if abs(ca.sum() - 1) > 1e-9 or abs(cb.sum() - 1) > 1e-9:
+        raise AnalysisError(f"{a_entry.composition.reduced_formula} or {b_entry.composition.reduced_formula} "
+                            f"holds elements outside the diagram")
+    ea = min(a_entry.energy_per_atom, ground.get(a_entry.composition.reduced_formula, np.inf))
+    eb = min(b_entry.energy_per_atom, ground.get(b_entry.composition.reduced_formula, np.inf))
+    p = W @ cb - eb
+    q = W @ (ca - cb) - (ea - eb)
+    cand_x = [np.array([0.0]), np.array([1.0])]
+    cand_v = [np.array([p[q >= 0].max() if (q >= 0).any() else -np.inf]),
+              np.array([(p + q)[q <= 0].max() if (q <= 0).any() else -np.inf])]
+    up, down = np.where(q > 0)[0], np.where(q < 0)[0]
+    if len(up) and len(down):
+        qi, qj = q[up][:, None], q[down][None, :]
+        pi, pj = p[up][:, None], p[down][None, :]
+        x = (pj - pi) / (qi - qj)
+        v = pi + qi * x
+        inside = (x >= 0) & (x <= 1)
+        cand_x.append(x[inside])
+        cand_v.append(v[inside])
+    xs, vs = np.concatenate(cand_x), np.concatenate(cand_v)
+    best = vs.max()
+    # of the candidates at the optimum, the smallest x where the envelope itself is that low
+    x_best = 0.0
+    for k in np.argsort(xs):
+        if vs[k] >= best - 1e-9 and (p + q * xs[k]).max() <= best + 1e-9:
+            x_best = float(xs[k])
+            break
+    energy = min(float(best), 0.0)
+    products: tuple[str, ...] = ()
+    if energy < 0:
+        # the hull phases there: the vertices of a facet whose plane is the hull at that point,
+        # with their (barycentric) amounts in the mixture
+        mix = x_best * ca + (1 - x_best) * cb
+        top = W @ mix
+        for f in np.where(top >= top.max() - 1e-9)[0]:
+            amounts = np.linalg.solve(comp[vertices[f]].T, mix)
+            if amounts.min() >= -1e-8:
+                products = tuple(sorted({formulas[v] for v, amt in zip(vertices[f], amounts) if amt > 1e-8}))
+                break
+    return Kink(round(x_best, 9) + 0.0, round(energy, 9) + 0.0, "", products)

@@ -71,28 +71,29 @@ def _comp(d):
 
 
 def e_hull_meV(hulls: SubHulls, cand: Side) -> float:
-    comp = _comp(cand.composition)
-    pd = hulls.diagram(set(cand.composition) | {"Li"})
-    e = cand.record["energy_eV"] / sum(cand.record["composition"].values())
-    return 1000 * (e - pd.get_hull_energy_per_atom(comp))
+    import numpy as np
+
+    from .reactivity import hull_planes
+
+    els, W, _, _ = hull_planes(hulls.diagram(set(cand.composition) | {"Li"}))
+    total = sum(cand.record["composition"].values())
+    c = np.array([cand.composition.get(el.symbol, 0.0) for el in els], dtype=float)
+    e = cand.record["energy_eV"] / total
+    # the hull energy per atom is the highest facet plane at the candidate's atom fractions
+    return 1000 * (e - float((W @ (c / c.sum())).max()))
 
 
 def window_edges(hulls: SubHulls, cand: Side) -> tuple[float, float]:
-    from .window import window
+    from .window import window_edges as edges
 
-    comp = _comp(cand.composition)
-    e = cand.record["energy_eV"] / sum(cand.record["composition"].values()) * comp.num_atoms
-    w = window(hulls.diagram(set(cand.composition) | {"Li"}), comp, e)
-    red = w.reduction.voltage_V if w.reduction else float("nan")
-    ox = w.oxidation.voltage_V if w.oxidation else float("nan")
-    return red, ox
+    return edges(hulls.diagram(set(cand.composition) | {"Li"}), _comp(cand.composition))
 
 
 def reaction_meV(hulls: SubHulls, cand: Side, other: Side) -> float:
-    from .reactivity import minimum_by_lp
+    from .reactivity import minimum_on_tie_line
 
     pd = hulls.diagram(set(cand.composition) | set(other.composition))
-    return 1000 * minimum_by_lp(pd, hulls.entry(cand.record), hulls.entry(other.record)).energy
+    return 1000 * minimum_on_tie_line(pd, hulls.entry(cand.record), hulls.entry(other.record)).energy
 
 
 def open_reaction_meV(hulls: SubHulls, cand: Side, other: Side, potential_V: float) -> float:

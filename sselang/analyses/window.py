@@ -151,3 +151,33 @@ def window(pd, comp, energy: float, li: str = "Li") -> Window:
         dec[label] = float(min(0.0, (best - energy) / n_atoms))
     return Window(e_above_hull=e_hull, reduction=red, oxidation=ox, kink_at_zero=kink,
                   neutral=assemblage(pd, comp, 0.0, li), decomposition_energy=dec)
+
+
+def window_edges(pd, comp, li: str = "Li") -> tuple[float, float]:
+    """(reduction, oxidation) voltages of window() alone, from the hull's facet planes.
+
+    With W the facet planes over element amounts (reactivity.hull_planes), the hull energy
+    of comp + x Li is G(x) = max_f (W_f . comp + x W_f[Li]): a line per facet whose slope is
+    that facet's Li chemical potential.  At x = 0 the facets whose line is highest are the
+    assemblage of comp; adding Li follows the steepest of them, removing Li the shallowest,
+    so the edges are E(Li) minus those slopes, as the first steps of window().  No Li in
+    comp: nothing to remove, the oxidation edge is nan (as window() gives None).  What a
+    screen needs of a window at the cost of two dot products (tests: the same as window())."""
+    import numpy as np
+    from pymatgen.core import Composition, Element
+
+    from .reactivity import hull_planes
+
+    els, W, _, _ = hull_planes(pd)
+    symbols = [el.symbol for el in els]
+    if li not in symbols:
+        raise AnalysisError(f"the phase diagram holds no {li}")
+    k = symbols.index(li)
+    amounts = np.array([comp[Element(s)] if Element(s) in comp else 0.0 for s in symbols], dtype=float)
+    a, b = W @ amounts, W[:, k]
+    on = a >= a.max() - 1e-9 * max(1.0, abs(a.max()))
+    mu_li = pd.get_hull_energy_per_atom(Composition(li))
+    red = round(float(mu_li - b[on].max()), 4)
+    ox = round(float(mu_li - b[on].min()), 4) if amounts[k] > 0 else float("nan")
+    return red, ox
+
