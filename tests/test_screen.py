@@ -84,6 +84,12 @@ def test_coating_screen_example_on_the_bundled_data(tmp_path):
     counts = [f["remaining"] for f in res["funnel"]]
     assert counts == sorted(counts, reverse=True) and counts[-1] == len(res["ranking"])
     assert all(c["status"] in ("survivor", "removed", "no data") for c in res["candidates"])
+    # the bundled data hold no P-O or Ti-P-O phase: taking all Li out of LiTi2(PO4)3 must make
+    # elemental P and O2 there, an edge far beyond any real one; the candidate says so
+    assert by["LiTi2(PO4)3"]["metrics"]["window oxidation V"] > 10
+    assert any("is not physical" in n and "Li-O-P-Ti" in n for n in by["LiTi2(PO4)3"]["notes"])
+    assert not any("is not physical" in n for n in by["Li3PO4"]["notes"] + by["LiTaO3"]["notes"])
+    assert "-0.0" not in (out / "analyses.json").read_text()
 
 
 @pytest.mark.parametrize("a,b", [("LiNbO3", "Li3PS4"), ("LiCoO2", "Li6PS5Cl"), ("Li2ZrO3", "Li3PS4"),
@@ -182,3 +188,58 @@ def test_screen_window_edges_from_facet_planes_are_the_full_windows():
             assert math.isnan(fast[1])
         else:
             assert fast[1] == pytest.approx(w.oxidation.voltage_V, abs=1e-4), r["formula"]
+
+
+def test_the_filters_in_forked_workers_give_the_one_process_result(monkeypatch):
+    # 150 Li-M-O candidates over several chemical systems (formation energies shifted by a
+    # seeded generator: which survive differs from stage to stage), screened in one process
+    # and in two forked workers: the same candidates, metrics, notes, funnel and ranking
+    import random
+
+    from pymatgen.core import Composition
+
+    import sselang.analyses.screen as S
+    from sselang.data.thermo import BundledSource
+    from sselang.model.study import Ranking, Requirement
+
+    src = BundledSource()
+    recs = src.records(frozenset(el for r in src.records_all() for el in r["composition"]))
+    per_atom = {}
+    for r in recs:
+        c = Composition(r["composition"])
+        per_atom[c.reduced_formula] = min(per_atom.get(c.reduced_formula, 1e9), r["energy_eV"] / c.num_atoms)
+    oxides = sorted(f for f in per_atom if len(Composition(f)) == 2 and "O" in Composition(f) and "Li" not in Composition(f))
+    rng = random.Random(7)
+    cands = []
+    for i in range(150):
+        ox = oxides[i % len(oxides)]
+        c = Composition("Li2O") * (1 + i % 3) + Composition(ox) * (1 + i % 2)
+        e = sum(per_atom[f] * Composition(f).num_atoms * n for f, n in (("Li2O", 1 + i % 3), (ox, 1 + i % 2)))
+        rec = {"id": f"gen:{i}", "formula": c.reduced_formula, "energy_eV": e + rng.uniform(-0.08, 0.02) * c.num_atoms,
+               "composition": {el.symbol: float(a) for el, a in c.items()}}
+        cands.append(S.Side(f"cand-{i:03d}", rec["composition"], rec))
+    by = {r["id"]: r for r in recs}
+    sides = {"cathode": S.Side("NMC811", by["bundled:NMC811"]["composition"], by["bundled:NMC811"]),
+             "electrolyte": S.Side("Li3PS4", by["bundled:Li3PS4"]["composition"], by["bundled:Li3PS4"])}
+    reqs = [Requirement(metric="e_hull", op="<=", value=0.03, unit="eV/atom"),
+            Requirement(metric="window", op="covers", range_V=(1.0, 3.0)),
+            Requirement(metric="reactivity", with_role="electrolyte", op=">=", value=-0.15, unit="eV/atom")]
+    rank = Ranking(metric="reactivity", with_role="electrolyte", order="descending")
+
+    monkeypatch.setattr(S, "_workers", lambda: 1)
+    one = S.screen(cands, sides, reqs, rank, S.SubHulls(recs + [c.record for c in cands]))
+    calls = []
+    real = S._filters
+
+    def counted(*a):
+        calls.append(len(a[0]))
+        return real(*a)
+
+    monkeypatch.setattr(S, "_workers", lambda: 2)
+    monkeypatch.setattr(S, "_filters", counted)  # seen in this process only if the workers were skipped
+    two = S.screen(cands, sides, reqs, rank, S.SubHulls(recs + [c.record for c in cands]))
+    assert calls == []  # the filters ran in the workers
+    assert [c.model_dump() for c in one[0]] == [c.model_dump() for c in two[0]]
+    assert one[1] == two[1] and one[2] == two[2]
+    counts = [f.remaining for f in one[1]]
+    assert counts[0] == 150 and counts[0] > counts[1] > counts[2] > counts[3] > 0  # every stage removes some

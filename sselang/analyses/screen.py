@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from .hull import AnalysisError, entry
 from .results import FunnelStage, ScreenCandidate
 
+# an oxidation edge above this is a gap in the data, not a property (the most oxidising
+# electrolyte windows reach 5-6 V vs Li/Li+)
+IMPLAUSIBLE_EDGE_V = 10.0
 # cost order: a hull lookup, a walk along one line, an interface reaction per pair
 COST = {"e_hull": 0, "band_gap": 1, "window": 2, "reactivity": 3, "barrier": 4}
 OPS = {"<=": lambda a, b: a <= b + 1e-12, "<": lambda a, b: a < b, ">=": lambda a, b: a >= b - 1e-12,
@@ -117,32 +120,19 @@ def screen(cands: list[Side | tuple[str, str]], sides: dict[str, Side], requirem
     Returns (candidates, funnel, ranking)."""
     order = sorted(requirements, key=lambda q: COST[q.metric])
     out: dict[str, ScreenCandidate] = {}
-    alive: list[Side] = []
+    with_data: list[Side] = []
     for c in cands:
         if isinstance(c, Side):
-            alive.append(c)
+            with_data.append(c)
         else:
             out[c[0]] = ScreenCandidate(name=c[0], formula=c[1], status="no data",
                                         notes=["no structure or energy in the data: not screened"])
-    metrics: dict[str, dict[str, float]] = {c.name: {} for c in alive}
-    notes: dict[str, list[str]] = {c.name: [] for c in alive}
-    removed: dict[str, tuple[str, float | None]] = {}
-    funnel = [FunnelStage(stage="candidates with data", remaining=len(alive))]
-    for q in order:
-        keep = []
-        for c in alive:
-            m = metrics[c.name]
-            try:
-                ok, value = _apply(q, c, sides, hulls, m, notes[c.name])
-            except AnalysisError as e:
-                notes[c.name].append(f"{label(q)}: {e}")
-                ok, value = False, None
-            if ok:
-                keep.append(c)
-            else:
-                removed[c.name] = (label(q), value)
-        alive = keep
-        funnel.append(FunnelStage(stage=label(q), remaining=len(alive)))
+    metrics, notes, removed = _filters_in_parallel(with_data, sides, order, hulls)
+    funnel = [FunnelStage(stage="candidates with data", remaining=len(with_data))]
+    for k, q in enumerate(order):
+        funnel.append(FunnelStage(stage=label(q), remaining=sum(1 for c in with_data
+                                                                 if c.name not in removed or removed[c.name][0] > k)))
+    alive = [c for c in with_data if c.name not in removed]
     ranking = _rank(alive, rank, sides, hulls, metrics, notes)
     if cathode_potential_V is not None:
         for c in alive:
@@ -156,7 +146,7 @@ def screen(cands: list[Side | tuple[str, str]], sides: dict[str, Side], requirem
         side = by_name[name]
         formula = _comp(side.composition).reduced_formula
         if name in removed:
-            by, v = removed[name]
+            _, by, v = removed[name]
             out[name] = ScreenCandidate(name=name, formula=formula, status="removed", removed_by=by,
                                         failed_value=None if v is None else round(v, 4), metrics=_round(m),
                                         record_id=side.record["id"], notes=notes[name])
@@ -167,8 +157,95 @@ def screen(cands: list[Side | tuple[str, str]], sides: dict[str, Side], requirem
     return listed, funnel, ranking
 
 
+def _filters(cands: list[Side], sides, order, hulls: SubHulls):
+    """Every filter, cheapest first, on a list of candidates: (metrics, notes, removed), where
+    removed maps a name to (stage index, stage label, the value that failed)."""
+    metrics: dict[str, dict[str, float]] = {c.name: {} for c in cands}
+    notes: dict[str, list[str]] = {c.name: [] for c in cands}
+    removed: dict[str, tuple[int, str, float | None]] = {}
+    alive = list(cands)
+    for k, q in enumerate(order):
+        keep = []
+        for c in alive:
+            try:
+                ok, value = _apply(q, c, sides, hulls, metrics[c.name], notes[c.name])
+            except AnalysisError as e:
+                notes[c.name].append(f"{label(q)}: {e}")
+                ok, value = False, None
+            if ok:
+                keep.append(c)
+            else:
+                removed[c.name] = (k, label(q), value)
+        alive = keep
+    return metrics, notes, removed
+
+
+# Below this many candidates a screen runs in this process: forking workers costs more than
+# the hulls they would build.
+PARALLEL_MIN = 100
+_WORK: tuple = ()  # what forked workers read (inherited memory: nothing large is pickled)
+
+
+def _worker(groups: list[list[int]]):
+    cands, sides, order, hulls = _WORK
+    return _filters([cands[i] for g in groups for i in g], sides, order, hulls)
+
+
+def _workers() -> int:
+    """Processes for the filters: one per core, 1 where forking is unsafe (threads running,
+    e.g. a Parsl executor or torch's, which a fork would copy mid-flight) or unavailable."""
+    import multiprocessing as mp
+    import os
+    import sys
+    import threading
+
+    if "fork" not in mp.get_all_start_methods() or threading.active_count() > 1 or "torch" in sys.modules:
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _filters_in_parallel(cands: list[Side], sides, order, hulls: SubHulls):
+    """_filters over candidates grouped by chemical system (each group's hulls are built in
+    one process), the groups spread over forked workers; the same results as one process,
+    merged in a fixed order."""
+    workers = _workers()
+    if workers < 2 or len(cands) < PARALLEL_MIN:
+        return _filters(cands, sides, order, hulls)
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing as mp
+
+    groups: dict[frozenset, list[int]] = {}
+    for i, c in enumerate(cands):
+        groups.setdefault(frozenset(c.composition), []).append(i)
+    # largest groups first, each to the least loaded worker: deterministic and balanced
+    shares: list[list[list[int]]] = [[] for _ in range(workers)]
+    load = [0] * workers
+    for g in sorted(groups.values(), key=lambda g: (-len(g), g[0])):
+        k = load.index(min(load))
+        shares[k].append(g)
+        load[k] += len(g)
+    global _WORK
+    _WORK = (cands, sides, order, hulls)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as ex:
+            parts = list(ex.map(_worker, [s for s in shares if s]))
+    finally:
+        _WORK = ()
+    metrics: dict = {}
+    notes: dict = {}
+    removed: dict = {}
+    for m, n, r in parts:
+        metrics.update(m)
+        notes.update(n)
+        removed.update(r)
+    return {c.name: metrics[c.name] for c in cands}, {c.name: notes[c.name] for c in cands}, removed
+
+
 def _round(m: dict[str, float]) -> dict[str, float]:
-    return {k: round(v, 4) for k, v in sorted(m.items())}
+    return {k: round(v, 4) + 0.0 for k, v in sorted(m.items())}  # + 0.0: no "-0.0" in the JSON
 
 
 def _metric(q_metric: str, with_role: str | None, c: Side, sides, hulls, m: dict) -> float:
@@ -187,6 +264,12 @@ def _apply(q, c: Side, sides, hulls, m: dict, notes: list[str]) -> tuple[bool, f
     if q.metric == "window":
         if "window reduction V" not in m:
             m["window reduction V"], m["window oxidation V"] = window_edges(hulls, c)
+            if m["window oxidation V"] > IMPLAUSIBLE_EDGE_V:
+                # no solid holds Li at such a potential: removing Li must have made elements or
+                # O2 because the data hold no phase of these elements that takes them up
+                notes.append(f"window: the oxidation edge at {m['window oxidation V']:.1f} V is not physical; the "
+                             f"data likely lack a competing phase of {'-'.join(sorted(c.composition))} (e.g. a "
+                             f"binary oxide), so the edge is an upper bound")
         lo, hi = q.range_V
         red, ox = m["window reduction V"], m["window oxidation V"]
         ok = red <= lo + 1e-9 and ox >= hi - 1e-9
