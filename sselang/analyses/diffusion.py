@@ -201,7 +201,7 @@ def barrier_results(study, plan, out: Path) -> list:
     """One result per planned NEB: its energy profile once the image folders hold OUTCARs (DFT)
     or the folder holds a finished ML-potential preview (neb.traj and preview-neb.json; DFT
     wins when both are there), else the calculation id it waits for."""
-    from ..transport.barrier import BarrierError, read_preview_neb, read_vasp_neb
+    from ..transport.barrier import BarrierError, has_dft_images, read_preview_neb, read_vasp_neb
     from .results import BarrierStudyResult
 
     results = []
@@ -209,7 +209,7 @@ def barrier_results(study, plan, out: Path) -> list:
         if c.kind != "neb":
             continue
         d = out / "calcs" / c.id
-        dft = d.is_dir() and any((d / f"{i:02d}" / "OUTCAR").is_file() for i in range(1, 100))
+        dft = has_dft_images(d)
         try:
             preview = read_preview_neb(d) if d.is_dir() and not dft else None
             if not dft and preview is None:

@@ -71,15 +71,37 @@ def minimum(curve: list[Kink]) -> Kink:
     return min(curve, key=lambda k: (round(k.energy, 9), k.x))
 
 
-def hull_planes(pd):
-    """(elements, W, ground) of a phase diagram, built once per diagram: W holds one row per
-    lower-hull facet, the plane E = w . c through its vertices over atom fractions c, so that
-    E_hull(c) = max over rows of W c (the lower hull is convex: every facet's plane lies on or
-    below it, and touches it on that facet); ground maps a reduced formula to the lowest energy
-    per atom of that composition in the data (the energy a reactant enters with, as
-    InterfacialReactivity(use_hull_energy=False) takes it: a metastable phase's own instability
-    counts); facets holds the vertices' atom fractions, their formulas and each row's vertex
-    indices."""
+@dataclass(frozen=True)
+class HullPlanes:
+    """The lower hull of a phase diagram as planes: one row of `planes` per facet, the plane
+    E = w . c through its vertices over atom fractions c (columns in the order of `elements`),
+    so that E_hull(c) = max over rows of planes @ c (the lower hull is convex: every facet's
+    plane lies on or below it, and touches it on that facet).  `ground` maps a reduced formula
+    to the lowest energy per atom of that composition in the data (the energy a reactant enters
+    with, as InterfacialReactivity(use_hull_energy=False) takes it: a metastable phase's own
+    instability counts).  `vertex_fractions`, `vertex_formulas` and `facet_vertices` (the
+    vertices of each row) give the phases of a facet."""
+
+    elements: list
+    planes: object  # numpy array (facets x elements)
+    ground: dict[str, float]
+    vertex_fractions: object  # numpy array (vertices x elements)
+    vertex_formulas: list[str]
+    facet_vertices: list[list[int]]
+
+    def amounts(self, composition) -> object:
+        """A pymatgen Composition as a vector of element amounts in the column order."""
+        import numpy as np
+
+        return np.array([composition[el] if el in composition else 0.0 for el in self.elements], dtype=float)
+
+    def energy_per_atom(self, fractions) -> float:
+        """Hull energy per atom at a vector of atom fractions."""
+        return float((self.planes @ fractions).max())
+
+
+def hull_planes(pd) -> HullPlanes:
+    """The HullPlanes of a phase diagram, built once per diagram."""
     import numpy as np
 
     cached = getattr(pd, "_sselang_planes", None)
@@ -102,8 +124,8 @@ def hull_planes(pd):
         for e in pd.all_entries:
             red = e.composition.reduced_formula
             ground[red] = min(ground.get(red, e.energy_per_atom), e.energy_per_atom)
-        cached = (els, np.array(rows, dtype=float).reshape(-1, len(els)), ground,
-                  (comp, [e.composition.reduced_formula for e in ents], vertices))
+        cached = HullPlanes(els, np.array(rows, dtype=float).reshape(-1, len(els)), ground, comp,
+                            [e.composition.reduced_formula for e in ents], vertices)
         pd._sselang_planes = cached
     return cached
 
@@ -120,16 +142,18 @@ def minimum_on_tie_line(pd, a_entry, b_entry) -> Kink:
     phases at that composition.  Agrees with reaction_curve's minimum (tests)."""
     import numpy as np
 
-    els, W, ground, (comp, formulas, vertices) = hull_planes(pd)
+    hp = hull_planes(pd)
+    W = hp.planes
     if len(W) == 0:
         raise AnalysisError("the phase diagram has no hull facets")
-    ca = np.array([a_entry.composition.get_atomic_fraction(el) for el in els], dtype=float)
-    cb = np.array([b_entry.composition.get_atomic_fraction(el) for el in els], dtype=float)
-    if abs(ca.sum() - 1) > 1e-9 or abs(cb.sum() - 1) > 1e-9:
+    ca, cb = hp.amounts(a_entry.composition), hp.amounts(b_entry.composition)
+    if (abs(ca.sum() - a_entry.composition.num_atoms) > 1e-9 * a_entry.composition.num_atoms
+            or abs(cb.sum() - b_entry.composition.num_atoms) > 1e-9 * b_entry.composition.num_atoms):
         raise AnalysisError(f"{a_entry.composition.reduced_formula} or {b_entry.composition.reduced_formula} "
                             f"holds elements outside the diagram")
-    ea = min(a_entry.energy_per_atom, ground.get(a_entry.composition.reduced_formula, np.inf))
-    eb = min(b_entry.energy_per_atom, ground.get(b_entry.composition.reduced_formula, np.inf))
+    ca, cb = ca / ca.sum(), cb / cb.sum()
+    ea = min(a_entry.energy_per_atom, hp.ground.get(a_entry.composition.reduced_formula, np.inf))
+    eb = min(b_entry.energy_per_atom, hp.ground.get(b_entry.composition.reduced_formula, np.inf))
     p = W @ cb - eb
     q = W @ (ca - cb) - (ea - eb)
     cand_x = [np.array([0.0]), np.array([1.0])]
@@ -160,8 +184,9 @@ def minimum_on_tie_line(pd, a_entry, b_entry) -> Kink:
         mix = x_best * ca + (1 - x_best) * cb
         top = W @ mix
         for f in np.where(top >= top.max() - 1e-9)[0]:
-            amounts = np.linalg.solve(comp[vertices[f]].T, mix)
+            vs = hp.facet_vertices[f]
+            amounts = np.linalg.solve(hp.vertex_fractions[vs].T, mix)
             if amounts.min() >= -1e-8:
-                products = tuple(sorted({formulas[v] for v, amt in zip(vertices[f], amounts) if amt > 1e-8}))
+                products = tuple(sorted({hp.vertex_formulas[v] for v, amt in zip(vs, amounts) if amt > 1e-8}))
                 break
     return Kink(round(x_best, 9) + 0.0, round(energy, 9) + 0.0, "", products)

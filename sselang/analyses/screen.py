@@ -74,16 +74,12 @@ def _comp(d):
 
 
 def e_hull_meV(hulls: SubHulls, cand: Side) -> float:
-    import numpy as np
-
     from .reactivity import hull_planes
 
-    els, W, _, _ = hull_planes(hulls.diagram(set(cand.composition) | {"Li"}))
-    total = sum(cand.record["composition"].values())
-    c = np.array([cand.composition.get(el.symbol, 0.0) for el in els], dtype=float)
-    e = cand.record["energy_eV"] / total
-    # the hull energy per atom is the highest facet plane at the candidate's atom fractions
-    return 1000 * (e - float((W @ (c / c.sum())).max()))
+    hp = hull_planes(hulls.diagram(set(cand.composition) | {"Li"}))
+    c = hp.amounts(_comp(cand.composition))
+    e = cand.record["energy_eV"] / sum(cand.record["composition"].values())
+    return 1000 * (e - hp.energy_per_atom(c / c.sum()))
 
 
 def window_edges(hulls: SubHulls, cand: Side) -> tuple[float, float]:

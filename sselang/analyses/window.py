@@ -163,18 +163,17 @@ def window_edges(pd, comp, li: str = "Li") -> tuple[float, float]:
     so the edges are E(Li) minus those slopes, as the first steps of window().  No Li in
     comp: nothing to remove, the oxidation edge is nan (as window() gives None).  What a
     screen needs of a window at the cost of two dot products (tests: the same as window())."""
-    import numpy as np
-    from pymatgen.core import Composition, Element
+    from pymatgen.core import Composition
 
     from .reactivity import hull_planes
 
-    els, W, _, _ = hull_planes(pd)
-    symbols = [el.symbol for el in els]
+    hp = hull_planes(pd)
+    symbols = [el.symbol for el in hp.elements]
     if li not in symbols:
         raise AnalysisError(f"the phase diagram holds no {li}")
     k = symbols.index(li)
-    amounts = np.array([comp[Element(s)] if Element(s) in comp else 0.0 for s in symbols], dtype=float)
-    a, b = W @ amounts, W[:, k]
+    amounts = hp.amounts(comp)
+    a, b = hp.planes @ amounts, hp.planes[:, k]
     on = a >= a.max() - 1e-9 * max(1.0, abs(a.max()))
     mu_li = pd.get_hull_energy_per_atom(Composition(li))
     red = round(float(mu_li - b[on].max()), 4)

@@ -444,12 +444,19 @@ def read_ase_neb(path, nimages: int | None = None, initial: float | None = None,
     return NebResult(str(path), images, s, "potential energy", None, notes)
 
 
+def has_dft_images(folder) -> bool:
+    """Whether a NEB folder's intermediate image folders (01, 02, ...) hold VASP OUTCARs: the
+    DFT band, which wins over a preview's neb.traj in the same folder."""
+    folder = Path(folder)
+    return folder.is_dir() and any((folder / f"{i:02d}" / "OUTCAR").is_file() for i in range(1, 100))
+
+
 def read_neb(path, **kw) -> NebResult:
     """read_vasp_neb for a VASP NEB folder, read_preview_neb for a preview's folder (its
     preview-neb.json and neb.traj), read_ase_neb for a file."""
     p = Path(path)
     # a folder the plan wrote holds the VASP image folders too; DFT wins once they hold OUTCARs
-    if p.is_dir() and (p / PREVIEW_NEB_JSON).is_file() and not any(p.glob("[0-9][0-9]/OUTCAR")):
+    if p.is_dir() and (p / PREVIEW_NEB_JSON).is_file() and not has_dft_images(p):
         given = [k for k in ("initial", "final") if kw.get(k) is not None]
         if given:
             raise BarrierError(f"{p}: {', '.join(given)} does not apply to a preview NEB (its end points are in neb.traj)")
